@@ -1,0 +1,147 @@
+/**
+ * Receives a chunk's bytes into a temp file under DATA_DIR/tmp, with the size limit
+ * enforced while the body streams in. Two body kinds (../shared/PROTOCOL.md):
+ * - multipart/form-data with a file part named `file`, parsed by koa-body (formidable);
+ * - anything else is the raw chunk (`method: 'octet'`): resumable.js labels it
+ *   application/octet-stream, flow.js with the file's own type, or with none.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Context, Middleware } from 'koa';
+import { koaBody } from 'koa-body';
+import { ChunkyardError, isStorageFull } from '../shared/errors.js';
+
+export interface ReceivedChunk {
+  tempPath: string;
+  size: number;
+}
+
+/** Room for the multipart boundaries and protocol fields around the file part. */
+const MULTIPART_OVERHEAD = 64 * 1024;
+
+export function isMultipart(ctx: Context): boolean {
+  return Boolean(ctx.is('multipart/form-data'));
+}
+
+/** Content types that are certainly not a raw chunk: refusing them stops the client (415). */
+export function isRefusedContentType(ctx: Context): boolean {
+  return !isMultipart(ctx) && Boolean(ctx.is('multipart/*', 'application/x-www-form-urlencoded'));
+}
+
+/** The koa-body middleware for multipart chunks; it leaves every other body unread. */
+export function multipartChunkParser(tmpDir: string, maxChunkSize: number): Middleware {
+  const parse = koaBody({
+    multipart: true,
+    json: false,
+    urlencoded: false,
+    text: false,
+    formidable: {
+      uploadDir: tmpDir,
+      // formidable checks maxFileSize only when a part ends, maxTotalFileSize as bytes
+      // arrive: the second is what cuts an oversized chunk off mid-stream.
+      maxFileSize: maxChunkSize,
+      maxTotalFileSize: maxChunkSize,
+      maxFiles: 1,
+      maxFields: 32,
+      maxFieldsSize: MULTIPART_OVERHEAD,
+      allowEmptyFiles: true,
+      minFileSize: 0,
+      keepExtensions: false,
+      filter: (part) => part.name === 'file',
+    },
+    onError: (err) => {
+      throw toBodyError(err);
+    },
+  });
+  return async function parseMultipartChunk(ctx, next) {
+    if (!isMultipart(ctx)) return next();
+    const declared = Number(ctx.get('content-length') || 0);
+    if (declared > maxChunkSize + MULTIPART_OVERHEAD) {
+      throw new ChunkyardError('chunk_too_large', `The request body of ${declared} bytes exceeds the chunk limit`);
+    }
+    return parse(ctx, next);
+  };
+}
+
+interface FormidableFile {
+  filepath: string;
+  size: number;
+}
+
+/** The one file part koa-body stored, or a 400 naming what is wrong. */
+export function takeMultipartFile(ctx: Context): ReceivedChunk {
+  const files = (ctx.request as { files?: Record<string, FormidableFile | FormidableFile[]> }).files ?? {};
+  const file = files.file;
+  if (file === undefined) throw new ChunkyardError('missing_field', 'The multipart body has no file part named "file"');
+  if (Array.isArray(file)) throw new ChunkyardError('malformed_body', 'The multipart body has more than one file part');
+  return { tempPath: file.filepath, size: file.size };
+}
+
+/** Temp files koa-body left for this request, to delete when the request fails. */
+export function multipartTempPaths(ctx: Context): string[] {
+  const files = (ctx.request as { files?: Record<string, FormidableFile | FormidableFile[]> }).files ?? {};
+  return Object.values(files).flat().map((file) => file.filepath);
+}
+
+/** Streams a raw body to a temp file, refusing it the moment it passes `expectedSize`. */
+export async function receiveRawChunk(ctx: Context, tmpDir: string, expectedSize: number): Promise<ReceivedChunk> {
+  const declared = ctx.get('content-length');
+  if (declared !== '' && Number(declared) !== expectedSize) {
+    throw new ChunkyardError('chunk_size_mismatch', `The body has ${declared} bytes but CurrentChunkSize says ${expectedSize}`);
+  }
+  const tempPath = path.join(tmpDir, `${randomBytes(12).toString('hex')}.raw`);
+  const counter = new ByteLimit(expectedSize);
+  try {
+    await pipeline(ctx.req, counter, createWriteStream(tempPath, { flags: 'wx' }));
+  } catch (err) {
+    await rm(tempPath, { force: true });
+    throw toBodyError(err);
+  }
+  if (counter.bytes !== expectedSize) {
+    await rm(tempPath, { force: true });
+    throw new ChunkyardError('chunk_size_mismatch', `The body has ${counter.bytes} bytes but CurrentChunkSize says ${expectedSize}`);
+  }
+  return { tempPath, size: counter.bytes };
+}
+
+class ByteLimit extends Transform {
+  bytes = 0;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit) {
+      callback(new ChunkyardError('chunk_size_mismatch', `The body is longer than CurrentChunkSize (${this.limit} bytes)`));
+      return;
+    }
+    callback(null, chunk);
+  }
+}
+
+const FORMIDABLE_TOO_LARGE = 413;
+const FORMIDABLE_ABORTED = 1002;
+const FORMIDABLE_CANNOT_CREATE_DIR = 1018;
+const CLIENT_GONE = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED']);
+
+/** Turns a body-reading failure into the error the client should see. */
+function toBodyError(err: unknown): unknown {
+  if (err instanceof ChunkyardError || isStorageFull(err)) return err;
+  const { code, httpCode } = err as { code?: unknown; httpCode?: number };
+  const message = err instanceof Error ? err.message : String(err);
+  if (CLIENT_GONE.has(String(code)) || code === FORMIDABLE_ABORTED || message === 'aborted') {
+    return new ChunkyardError('malformed_body', 'The request body ended before it was complete', { cause: err });
+  }
+  // formidable's own errors carry a numeric code; all but a missing upload dir are about the body.
+  if (typeof code === 'number' && code !== FORMIDABLE_CANNOT_CREATE_DIR) {
+    const kind = httpCode === FORMIDABLE_TOO_LARGE ? 'chunk_too_large' : 'malformed_body';
+    return new ChunkyardError(kind, message, { cause: err });
+  }
+  return err;
+}

@@ -1,0 +1,41 @@
+/**
+ * Moves a received chunk into the upload's chunk folder. Each request stores its chunk
+ * under a name of its own (`<chunk number>.<random>`) and Redis records which name counts
+ * (record-chunk.lua, first stored wins). So a duplicate, a retry, or a late chunk never
+ * overwrites or deletes a file another request or a running merge relies on: each
+ * request removes only its own file when Redis did not take it.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
+import { errorCodeOf } from '../shared/errors.js';
+import { fsyncFile } from '../shared/fs-durability.js';
+import type { StorageLayout } from '../shared/storage-layout.js';
+
+export class ChunkFiles {
+  constructor(
+    private readonly layout: StorageLayout,
+    private readonly fsync: boolean,
+  ) {}
+
+  /** Makes the temp file durable and renames it into place; returns its chunk file name. */
+  async place(keyHash: string, chunkNumber: number, tempPath: string): Promise<string> {
+    if (this.fsync) await fsyncFile(tempPath);
+    const chunkFile = `${chunkNumber}.${randomBytes(6).toString('hex')}`;
+    for (let attempt = 1; ; attempt++) {
+      await mkdir(this.layout.chunkDir(keyHash), { recursive: true });
+      try {
+        await rename(tempPath, this.layout.chunkPath(keyHash, chunkFile));
+        return chunkFile;
+      } catch (err) {
+        // `discard` of another request may remove the folder between our mkdir and rename.
+        if (errorCodeOf(err) !== 'ENOENT' || attempt === 3) throw err;
+      }
+    }
+  }
+
+  /** Removes a placed chunk Redis did not count, and its folder when that leaves it empty. */
+  async discard(keyHash: string, chunkFile: string): Promise<void> {
+    await rm(this.layout.chunkPath(keyHash, chunkFile), { force: true });
+    await rmdir(this.layout.chunkDir(keyHash)).catch(() => undefined);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The resumable.js / flow.js endpoint (../shared/PROTOCOL.md):
+ *   GET  /upload        is this chunk stored? 200 yes, 204 no
+ *   POST|PUT /upload    store a chunk (multipart or raw body); 200 once stored
+ */
+import { rm } from 'node:fs/promises';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { ChunkyardError } from '../shared/errors.js';
+import type { UploadStore } from '../shared/upload-store.js';
+import {
+  isMultipart,
+  isRefusedContentType,
+  multipartChunkParser,
+  multipartTempPaths,
+  receiveRawChunk,
+  takeMultipartFile,
+  type ReceivedChunk,
+} from './chunk-body.js';
+import type { RawFields } from './chunk-fields.js';
+import type { ChunkIntake } from './chunk-intake.js';
+import { parseChunkRequest, type ChunkLimits } from './chunk-request.js';
+
+export interface UploadRoutesOptions {
+  intake: ChunkIntake;
+  store: UploadStore;
+  limits: ChunkLimits;
+  namespace: string;
+  tmpDir: string;
+}
+
+export function uploadRoutes({ intake, store, limits, namespace, tmpDir }: UploadRoutesOptions): Router {
+  const router = new Router();
+  const parse = (sources: RawFields[]) => parseChunkRequest(sources, limits, namespace);
+
+  router.get('/upload', async function testChunk(ctx) {
+    const request = parse([ctx.query]);
+    const status = await store.chunkStatus(request.keyHash, request.fields.chunkNumber, request.fingerprint);
+    if (status === 'conflict') throw new ChunkyardError('upload_conflict');
+    if (status === 'failed') throw new ChunkyardError('upload_failed');
+    if (status === 'present') ctx.body = { stored: true, chunkNumber: request.fields.chunkNumber };
+    else ctx.status = 204;
+  });
+
+  async function storeChunk(ctx: Context) {
+    if (isRefusedContentType(ctx)) {
+      throw new ChunkyardError('unsupported_media_type', `Content-Type ${ctx.get('content-type')} is not a chunk body; send multipart/form-data or the raw bytes`);
+    }
+    try {
+      let received: ReceivedChunk;
+      let request;
+      if (isMultipart(ctx)) {
+        request = parse([(ctx.request.body as RawFields | undefined) ?? {}, ctx.query]);
+        received = takeMultipartFile(ctx);
+        if (received.size !== request.fields.currentChunkSize) {
+          throw new ChunkyardError('chunk_size_mismatch', `The file part has ${received.size} bytes but CurrentChunkSize says ${request.fields.currentChunkSize}`);
+        }
+      } else {
+        request = parse([ctx.query]);
+        received = await receiveRawChunk(ctx, tmpDir, request.fields.currentChunkSize);
+      }
+      const stored = await intake.accept(request, received.tempPath);
+      ctx.body = { chunkNumber: request.fields.chunkNumber, ...stored };
+    } finally {
+      // Whatever koa-body staged and was not moved into place (a no-op for a moved file).
+      await Promise.all(multipartTempPaths(ctx).map((tempPath) => rm(tempPath, { force: true })));
+    }
+  }
+
+  const multipart = multipartChunkParser(tmpDir, limits.maxChunkSize);
+  router.post('/upload', multipart, storeChunk);
+  router.put('/upload', multipart, storeChunk);
+  return router;
+}

@@ -1,0 +1,134 @@
+/**
+ * The one place that reads the environment. Every setting is declared once in
+ * `settings` (schema, default, description); `loadConfig` validates them all and
+ * reports every problem together, and `renderConfigTable` produces the README's
+ * table from the same declarations so the two cannot drift apart.
+ */
+import path from 'node:path';
+import bytes from 'bytes';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A byte size: a whole number of bytes, or a unit string such as `16MB` (1 MB = 1024 KB). */
+function byteSize() {
+  return z
+    .string()
+    .trim()
+    .transform((text, ctx) => {
+      const parsed = /^\d+$/.test(text) ? Number(text) : bytes.parse(text);
+      if (parsed === null || !Number.isSafeInteger(parsed) || parsed <= 0) {
+        ctx.addIssue({ code: 'custom', message: `expected a positive byte size such as 1048576 or 16MB, got "${text}"` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+}
+
+function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+}
+
+function flag() {
+  return z.stringbool({ truthy: ['true', '1', 'yes', 'on'], falsy: ['false', '0', 'no', 'off'] });
+}
+
+interface Setting<T extends z.ZodType<unknown, string>> {
+  schema: T;
+  default: string;
+  description: string;
+}
+
+function setting<T extends z.ZodType<unknown, string>>(schema: T, defaultValue: string, description: string): Setting<T> {
+  return { schema, default: defaultValue, description };
+}
+
+export const settings = {
+  PORT: setting(wholeNumber(0, 65535), '3000', 'TCP port the ingest listens on.'),
+  HOST: setting(z.string().min(1), '0.0.0.0', 'Address the ingest binds to.'),
+  REDIS_URL: setting(
+    z.url({ protocol: /^rediss?$/ }),
+    'redis://127.0.0.1:6379',
+    'Redis holding upload state and the merge queue (`redis://` or `rediss://`).',
+  ),
+  REDIS_PREFIX: setting(
+    z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 letters, digits, _ or -'),
+    'chunkyard',
+    'Prefix of every Redis key Chunkyard writes, so several deployments can share one Redis.',
+  ),
+  DATA_DIR: setting(
+    z.string().min(1),
+    './data',
+    'Directory holding `tmp/`, `chunks/` and `files/`; must be one filesystem so renames are atomic.',
+  ),
+  MAX_FILE_SIZE: setting(byteSize(), '10GB', 'Largest file accepted (TotalSize), in bytes or with a unit (`10GB`).'),
+  MAX_CHUNK_SIZE: setting(
+    byteSize(),
+    '16MB',
+    'Largest body of one chunk request. resumable.js sends a last chunk of up to twice its chunkSize.',
+  ),
+  MAX_CHUNKS: setting(wholeNumber(1, 10_000_000), '100000', 'Most chunks one upload may have.'),
+  UPLOAD_NAMESPACE: setting(
+    z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, _, . or -'),
+    'default',
+    'Scope of upload identifiers: two uploads with the same identifier in one namespace are one upload.',
+  ),
+  UPLOAD_TTL: setting(wholeNumber(60), '86400', 'Seconds an upload may go without a chunk before its state expires.'),
+  RESULT_TTL: setting(wholeNumber(60), '604800', 'Seconds the record of a completed or failed upload is kept.'),
+  CHUNK_FSYNC: setting(flag(), 'true', 'fsync each chunk before it is counted, so a power cut cannot lose it.'),
+  MERGE_CONCURRENCY: setting(wholeNumber(1, 64), '2', 'Merge jobs one worker process runs at once.'),
+  MERGE_ATTEMPTS: setting(wholeNumber(1, 100), '5', 'Tries of a merge job before the upload is marked failed.'),
+  MERGE_LOCK_MS: setting(
+    wholeNumber(1000),
+    '30000',
+    'BullMQ lock of an active merge; a worker that dies holding it is noticed after this long and its merge redone.',
+  ),
+  SHUTDOWN_TIMEOUT_MS: setting(wholeNumber(0), '10000', 'How long SIGTERM waits for in-flight work before exiting.'),
+  LOG_LEVEL: setting(z.enum(LOG_LEVELS), 'info', `pino log level: ${LOG_LEVELS.join(', ')}.`),
+};
+
+type Settings = typeof settings;
+type Parsed = { [K in keyof Settings]: z.output<Settings[K]['schema']> };
+
+export interface Config extends Readonly<Parsed> {
+  /** DATA_DIR made absolute, so every path derived from it is absolute too. */
+  readonly dataDir: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment once, reporting every problem at once, and returns a frozen config. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, { schema, default: fallback }] of Object.entries(settings) as [string, Setting<z.ZodType<unknown, string>>][]) {
+    const raw = env[name] === undefined || env[name] === '' ? fallback : env[name];
+    const result = schema.safeParse(raw);
+    if (result.success) values[name] = result.data;
+    else problems.push(...result.error.issues.map((issue) => `${name}: ${issue.message} (got "${raw}")`));
+  }
+  const parsed = values as Parsed;
+  if (problems.length === 0 && parsed.MAX_CHUNK_SIZE > parsed.MAX_FILE_SIZE) {
+    problems.push('MAX_CHUNK_SIZE: must not exceed MAX_FILE_SIZE');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ ...parsed, dataDir: path.resolve(parsed.DATA_DIR) });
+}
+
+/** The README's configuration table, generated from `settings`. */
+export function renderConfigTable(): string {
+  const rows = Object.entries(settings).map(
+    ([name, { default: fallback, description }]) => `| \`${name}\` | \`${fallback}\` | ${description} |`,
+  );
+  return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}

@@ -1,0 +1,71 @@
+--[[
+  Records one stored chunk and decides, in the same atomic step, whether it completed
+  the upload. Exactly one call ever returns "completed" for an upload: that caller
+  enqueues the merge. (Counting and deciding in separate steps let two last chunks
+  both see "complete" in servers before this one: ../shared/LESSONS.md.)
+
+  KEYS[1] upload meta hash, KEYS[2] chunk map (chunk number -> chunk file name)
+  ARGV  1 chunk number      2 chunk file name     3 modes this chunk fits (bit mask)
+        4 fingerprint       5 candidate upload id 6 now (ms)
+        7 idle TTL (s)      8 chunk count, floor  9 chunk count, ceil
+        10..16 metadata kept from the first chunk: totalSize, chunkSize, filename,
+               relativePath, type, identifier, namespace
+        17 TTL (s) once complete: long enough for the merge to wait out a worker outage
+
+  Returns { outcome, upload id, chunks received, chunk count or -1 while unsettled }
+  outcome: stored | duplicate | completed | enqueue | done | conflict | geometry | failed
+]]
+local meta, chunks = KEYS[1], KEYS[2]
+local chunkNumber, chunkFile, fits = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local fingerprint, now, ttl = ARGV[4], ARGV[6], tonumber(ARGV[7])
+
+local current = redis.call('HMGET', meta, 'state', 'uploadId', 'fingerprint', 'modeMask', 'received')
+local state, uploadId = current[1], current[2]
+
+if not state then
+  uploadId = ARGV[5]
+  state = 'receiving'
+  redis.call('HSET', meta,
+    'uploadId', uploadId, 'state', state, 'fingerprint', fingerprint,
+    'modeMask', 3, 'received', 0, 'floorCount', ARGV[8], 'ceilCount', ARGV[9],
+    'totalSize', ARGV[10], 'chunkSize', ARGV[11], 'filename', ARGV[12],
+    'relativePath', ARGV[13], 'type', ARGV[14], 'identifier', ARGV[15],
+    'namespace', ARGV[16], 'createdAt', now, 'updatedAt', now)
+  current[4], current[5] = '3', '0'
+elseif current[3] ~= fingerprint then
+  return { 'conflict', uploadId, tonumber(current[5]), -1 }
+end
+
+if state ~= 'receiving' then
+  -- A crash between completion and enqueue leaves "completing": whoever sees it
+  -- enqueues again, which is harmless because the merge job id is deterministic.
+  if state == 'completing' then return { 'enqueue', uploadId, tonumber(current[5]), -1 } end
+  if state == 'failed' or state == 'cancelled' then return { 'failed', uploadId, tonumber(current[5]), -1 } end
+  return { 'done', uploadId, tonumber(current[5]), -1 }
+end
+
+local mask = bit.band(tonumber(current[4]), fits)
+if mask == 0 then return { 'geometry', uploadId, tonumber(current[5]), -1 } end
+
+local outcome = 'duplicate'
+local received = tonumber(current[5])
+if redis.call('HSETNX', chunks, chunkNumber, chunkFile) == 1 then
+  outcome = 'stored'
+  received = redis.call('HINCRBY', meta, 'received', 1)
+end
+redis.call('HSET', meta, 'modeMask', mask, 'updatedAt', now)
+
+local total = -1
+if mask == 1 then total = tonumber(ARGV[8])
+elseif mask == 2 then total = tonumber(ARGV[9])
+elseif ARGV[8] == ARGV[9] then total = tonumber(ARGV[8]) end
+
+if total > 0 and received == total then
+  redis.call('HSET', meta, 'state', 'completing', 'completedAt', now)
+  outcome = 'completed'
+  ttl = tonumber(ARGV[17])
+end
+
+redis.call('EXPIRE', meta, ttl)
+redis.call('EXPIRE', chunks, ttl)
+return { outcome, uploadId, received, total }

@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * An upload is named by the client's identifier within a namespace. Identifiers are
+ * hostile and not unique (../shared/PROTOCOL.md), so nothing is ever named after one
+ * directly: storage and Redis keys use this hash of (namespace, identifier).
+ */
+export function uploadKeyHash(namespace: string, identifier: string): string {
+  return createHash('sha256').update(namespace).update('\0').update(identifier).digest('hex').slice(0, 32);
+}
+
+/** Redis key names of one upload. The `{hash}` tag keeps them in one Redis Cluster slot. */
+export interface UploadRedisKeys {
+  /** Hash: metadata fixed by the first chunk, state, merge result. */
+  readonly meta: string;
+  /** Hash: chunk number -> name of the file that holds it. */
+  readonly chunks: string;
+}
+
+export function uploadRedisKeys(prefix: string, keyHash: string): UploadRedisKeys {
+  const base = `${prefix}:upload:{${keyHash}}`;
+  return { meta: base, chunks: `${base}:chunks` };
+}
+
+/** BullMQ's prefix, with a hash tag so every key of the queue shares one cluster slot. */
+export function queuePrefix(prefix: string): string {
+  return `{${prefix}}`;
+}

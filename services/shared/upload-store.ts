@@ -1,0 +1,208 @@
+/**
+ * Upload state in Redis. Every multi-key or read-then-write step is a Lua script in
+ * ./lua (one file each), so each is atomic and costs one round trip.
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { ChunkyardError } from './errors.js';
+import { uploadRedisKeys, type UploadRedisKeys } from './upload-key.js';
+
+const SCRIPTS = {
+  recordChunk: 2,
+  chunkStatus: 2,
+  confirmQueued: 1,
+  beginMerge: 2,
+  finishMerge: 1,
+  markFailed: 1,
+} as const;
+
+type ScriptName = keyof typeof SCRIPTS;
+type ScriptedRedis = Redis & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+
+function scriptSource(name: ScriptName): string {
+  const file = name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+  return readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), 'utf8');
+}
+
+/** Replies that mean Redis is there but cannot serve now: worth a retry, so a 503. */
+const TRANSIENT_REPLY = /^(LOADING|READONLY|MISCONF|OOM|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
+
+/**
+ * Redis that is unreachable, timing out or shutting down is a passing fault: the client
+ * should retry, so it becomes a 503. Any other error reply is a bug and stays a 500.
+ */
+export function asUnavailable(err: unknown): unknown {
+  if (err instanceof ChunkyardError) return err;
+  const isReply = err instanceof Error && err.name === 'ReplyError';
+  if (isReply && !TRANSIENT_REPLY.test(err.message)) return err;
+  return new ChunkyardError('service_unavailable', 'Upload state store is unavailable; retry', { cause: err });
+}
+
+export type UploadState = 'receiving' | 'completing' | 'queued' | 'merging' | 'complete' | 'failed' | 'cancelled';
+
+export interface NewChunk {
+  keyHash: string;
+  chunkNumber: number;
+  chunkFile: string;
+  modeMask: number;
+  fingerprint: string;
+  candidateUploadId: string;
+  floorCount: number;
+  ceilCount: number;
+  metadata: {
+    totalSize: number;
+    chunkSize: number;
+    filename: string;
+    relativePath: string;
+    type: string;
+    identifier: string;
+    namespace: string;
+  };
+}
+
+export type RecordOutcome = 'stored' | 'duplicate' | 'completed' | 'enqueue' | 'done' | 'conflict' | 'geometry' | 'failed';
+
+export interface RecordResult {
+  outcome: RecordOutcome;
+  uploadId: string;
+  received: number;
+  /** Chunk count once the upload's geometry is settled, else undefined. */
+  total: number | undefined;
+}
+
+export type ChunkStatus = 'present' | 'absent' | 'conflict' | 'failed';
+export type BeginMergeOutcome = 'merge' | 'complete' | 'failed' | 'stale' | 'missing' | 'receiving';
+
+/** An upload's Redis hash, parsed. */
+export interface UploadRecord {
+  uploadId: string;
+  state: UploadState;
+  modeMask: number;
+  received: number;
+  totalSize: number;
+  chunkSize: number;
+  filename: string;
+  relativePath: string;
+  type: string;
+  identifier: string;
+  namespace: string;
+  createdAt: number;
+  path?: string;
+  size?: number;
+  sha256?: string;
+  error?: string;
+}
+
+export interface UploadStoreOptions {
+  redis: Redis;
+  /** REDIS_PREFIX */
+  prefix: string;
+  /** Seconds an upload may be idle before it expires (UPLOAD_TTL). */
+  idleTtlSeconds: number;
+  /** Seconds a finished upload's record is kept (RESULT_TTL). */
+  resultTtlSeconds: number;
+  now?: () => number;
+}
+
+export class UploadStore {
+  private readonly redis: ScriptedRedis;
+  private readonly now: () => number;
+
+  constructor(private readonly options: UploadStoreOptions) {
+    for (const [name, numberOfKeys] of Object.entries(SCRIPTS) as [ScriptName, number][]) {
+      options.redis.defineCommand(name, { numberOfKeys, lua: scriptSource(name) });
+    }
+    this.redis = options.redis as ScriptedRedis;
+    this.now = options.now ?? Date.now;
+  }
+
+  keys(keyHash: string): UploadRedisKeys {
+    return uploadRedisKeys(this.options.prefix, keyHash);
+  }
+
+  async recordChunk(chunk: NewChunk): Promise<RecordResult> {
+    const { meta, chunks } = this.keys(chunk.keyHash);
+    const m = chunk.metadata;
+    const reply = (await this.call('recordChunk', meta, chunks, chunk.chunkNumber, chunk.chunkFile, chunk.modeMask,
+      chunk.fingerprint, chunk.candidateUploadId, this.now(), this.options.idleTtlSeconds, chunk.floorCount,
+      chunk.ceilCount, m.totalSize, m.chunkSize, m.filename, m.relativePath, m.type, m.identifier, m.namespace,
+      this.options.resultTtlSeconds)) as [RecordOutcome, string, number, number];
+    const [outcome, uploadId, received, total] = reply;
+    return { outcome, uploadId, received, total: total > 0 ? total : undefined };
+  }
+
+  async chunkStatus(keyHash: string, chunkNumber: number, fingerprint: string): Promise<ChunkStatus> {
+    const { meta, chunks } = this.keys(keyHash);
+    return (await this.call('chunkStatus', meta, chunks, chunkNumber, fingerprint)) as ChunkStatus;
+  }
+
+  async confirmQueued(keyHash: string, uploadId: string): Promise<boolean> {
+    return (await this.call('confirmQueued', this.keys(keyHash).meta, uploadId, this.now())) === 1;
+  }
+
+  async beginMerge(keyHash: string, uploadId: string): Promise<BeginMergeOutcome> {
+    const { meta, chunks } = this.keys(keyHash);
+    return (await this.call('beginMerge', meta, chunks, uploadId, this.now(), this.options.idleTtlSeconds)) as BeginMergeOutcome;
+  }
+
+  async finishMerge(keyHash: string, uploadId: string, result: { path: string; size: number; sha256: string }): Promise<boolean> {
+    const reply = await this.call('finishMerge', this.keys(keyHash).meta, uploadId, result.path, result.size,
+      result.sha256, this.now(), this.options.resultTtlSeconds);
+    return reply === 1;
+  }
+
+  async markFailed(keyHash: string, uploadId: string, reason: string): Promise<boolean> {
+    const reply = await this.call('markFailed', this.keys(keyHash).meta, uploadId, reason, this.now(),
+      this.options.resultTtlSeconds);
+    return reply === 1;
+  }
+
+  async readUpload(keyHash: string): Promise<UploadRecord | undefined> {
+    const hash = await this.guard(this.redis.hgetall(this.keys(keyHash).meta));
+    return hash.uploadId ? parseUploadRecord(hash) : undefined;
+  }
+
+  /** Chunk number -> chunk file name, as recorded. */
+  async readChunkMap(keyHash: string): Promise<Map<number, string>> {
+    const hash = await this.guard(this.redis.hgetall(this.keys(keyHash).chunks));
+    return new Map(Object.entries(hash).map(([number, file]) => [Number(number), file]));
+  }
+
+  async dropChunkMap(keyHash: string): Promise<void> {
+    await this.guard(this.redis.del(this.keys(keyHash).chunks));
+  }
+
+  private call(name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
+    return this.guard(this.redis[name](...args));
+  }
+
+  private async guard<T>(pending: Promise<T>): Promise<T> {
+    try {
+      return await pending;
+    } catch (err) {
+      throw asUnavailable(err);
+    }
+  }
+}
+
+function parseUploadRecord(hash: Record<string, string>): UploadRecord {
+  const numberOrUndefined = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+  return {
+    uploadId: hash.uploadId ?? '',
+    state: hash.state as UploadState,
+    modeMask: Number(hash.modeMask),
+    received: Number(hash.received),
+    totalSize: Number(hash.totalSize),
+    chunkSize: Number(hash.chunkSize),
+    filename: hash.filename ?? '',
+    relativePath: hash.relativePath ?? '',
+    type: hash.type ?? '',
+    identifier: hash.identifier ?? '',
+    namespace: hash.namespace ?? '',
+    createdAt: Number(hash.createdAt),
+    path: hash.path,
+    size: numberOrUndefined(hash.size),
+    sha256: hash.sha256,
+    error: hash.error,
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * Concatenates chunk files, in order, into a new file: streaming with a fixed buffer
+ * size (memory does not grow with the file), checking every chunk's length, hashing
+ * with SHA-256 on the way, and flushing to disk before it reports success.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import { errorCodeOf } from '../shared/errors.js';
+
+export interface ChunkSource {
+  path: string;
+  expectedLength: number;
+}
+
+export interface MergeOutput {
+  size: number;
+  sha256: string;
+}
+
+/** A chunk is missing or has the wrong length: retrying the merge cannot fix it. */
+export class BrokenChunkError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'BrokenChunkError';
+  }
+}
+
+const READ_SIZE = 1024 * 1024;
+
+export async function mergeChunks(
+  chunks: ChunkSource[],
+  targetPath: string,
+  onProgress: (bytesWritten: number) => Promise<void> | void,
+  progressEvery = 16 * READ_SIZE,
+): Promise<MergeOutput> {
+  const hash = createHash('sha256');
+  // 'wx': never write into a file that exists; each attempt has its own temp name.
+  const target = await open(targetPath, 'wx');
+  let written = 0;
+  let nextProgress = progressEvery;
+  try {
+    for (const [index, chunk] of chunks.entries()) {
+      let chunkBytes = 0;
+      try {
+        for await (const buffer of createReadStream(chunk.path, { highWaterMark: READ_SIZE }) as AsyncIterable<Buffer>) {
+          chunkBytes += buffer.length;
+          if (chunkBytes > chunk.expectedLength) break;
+          hash.update(buffer);
+          await writeAll(target, buffer, written);
+          written += buffer.length;
+          if (written >= nextProgress) {
+            nextProgress += progressEvery;
+            await onProgress(written);
+          }
+        }
+      } catch (err) {
+        if (errorCodeOf(err) === 'ENOENT') throw new BrokenChunkError(`chunk ${index + 1} is missing on disk`, { cause: err });
+        throw err;
+      }
+      if (chunkBytes !== chunk.expectedLength) {
+        throw new BrokenChunkError(`chunk ${index + 1} holds ${chunkBytes} bytes, expected ${chunk.expectedLength}`);
+      }
+    }
+    await target.sync();
+  } catch (err) {
+    await target.close().catch(() => undefined);
+    await rm(targetPath, { force: true });
+    throw err;
+  }
+  // A failed close is a failed merge (tusd learned this): let it throw.
+  await target.close();
+  return { size: written, sha256: hash.digest('hex') };
+}
+
+async function writeAll(target: Awaited<ReturnType<typeof open>>, buffer: Buffer, position: number): Promise<void> {
+  let offset = 0;
+  while (offset < buffer.length) {
+    const { bytesWritten } = await target.write(buffer, offset, buffer.length - offset, position + offset);
+    offset += bytesWritten;
+  }
+}

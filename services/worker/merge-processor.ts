@@ -1,0 +1,116 @@
+/**
+ * The merge job: chunks 1..n of a completed upload into `files/<upload id>/<name>`.
+ *
+ * Idempotent, because BullMQ may run a job again (a stalled lock, a retry, a crash):
+ * - the upload's state in Redis says whether a merge is still needed (begin-merge.lua);
+ * - the file is built under a temp name and renamed into place, so the published name
+ *   only ever holds a whole, verified file, and a rerun replaces it with the same bytes;
+ * - the result is recorded before the chunks are deleted, and a rerun of a finished
+ *   job only completes that deletion.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { chunkCount, expectedChunkLength, settledMode } from '../shared/chunk-geometry.js';
+import { fsyncDirectory } from '../shared/fs-durability.js';
+import type { MergeJobData, MergeJobResult } from '../shared/merge-job.js';
+import { CHUNK_FILE_PATTERN, type StorageLayout } from '../shared/storage-layout.js';
+import type { UploadRecord, UploadStore } from '../shared/upload-store.js';
+import { BrokenChunkError, mergeChunks, type ChunkSource } from './merge-chunks.js';
+import { sanitizeFilename } from './sanitize-filename.js';
+
+export interface MergeProcessorOptions {
+  store: UploadStore;
+  layout: StorageLayout;
+  logger: Logger;
+}
+
+export type MergeJob = Job<MergeJobData, MergeJobResult | undefined>;
+
+const TEMP_SUFFIX = '.merging';
+
+export function createMergeProcessor({ store, layout, logger }: MergeProcessorOptions) {
+  async function failUpload(data: MergeJobData, reason: string): Promise<never> {
+    await store.markFailed(data.keyHash, data.uploadId, reason);
+    throw new UnrecoverableError(reason);
+  }
+
+  async function deleteChunks(keyHash: string): Promise<void> {
+    await rm(layout.chunkDir(keyHash), { recursive: true, force: true, maxRetries: 3 });
+    await store.dropChunkMap(keyHash);
+  }
+
+  async function chunkSources(data: MergeJobData, upload: UploadRecord): Promise<ChunkSource[]> {
+    const geometry = { totalSize: upload.totalSize, chunkSize: upload.chunkSize };
+    const mode = settledMode(upload.modeMask);
+    const files = await store.readChunkMap(data.keyHash);
+    const sources: ChunkSource[] = [];
+    for (let number = 1; number <= chunkCount(geometry, mode); number++) {
+      const file = files.get(number);
+      if (file === undefined || !CHUNK_FILE_PATTERN.test(file)) await failUpload(data, `chunk ${number} was never recorded`);
+      sources.push({ path: layout.chunkPath(data.keyHash, file!), expectedLength: expectedChunkLength(geometry, mode, number)! });
+    }
+    return sources;
+  }
+
+  /** Removes temp files an interrupted attempt left beside the destination. */
+  async function removeStaleTemps(dir: string): Promise<void> {
+    const names = await readdir(dir);
+    await Promise.all(names.filter((n) => n.endsWith(TEMP_SUFFIX)).map((n) => rm(path.join(dir, n), { force: true })));
+  }
+
+  return async function processMerge(job: MergeJob): Promise<MergeJobResult | undefined> {
+    const { data } = job;
+    const log = logger.child({ uploadId: data.uploadId, jobId: job.id, attempt: job.attemptsMade + 1 });
+    const begin = await store.beginMerge(data.keyHash, data.uploadId);
+    if (begin === 'complete') {
+      log.info('upload already merged; finishing cleanup only');
+      await deleteChunks(data.keyHash);
+      const upload = await store.readUpload(data.keyHash);
+      return upload?.path ? { path: upload.path, size: upload.size ?? 0, sha256: upload.sha256 ?? '' } : undefined;
+    }
+    if (begin === 'stale' || begin === 'failed') {
+      log.info({ begin }, 'nothing to merge for this job');
+      return undefined;
+    }
+    if (begin === 'missing') return failUpload(data, 'the upload state expired before it was merged');
+    if (begin === 'receiving') return failUpload(data, 'merge job for an upload that is still receiving');
+
+    const upload = (await store.readUpload(data.keyHash))!;
+    const sources = await chunkSources(data, upload);
+    const dir = layout.uploadFilesDir(data.uploadId);
+    await mkdir(dir, { recursive: true });
+    await removeStaleTemps(dir);
+
+    const tempPath = path.join(dir, `.${job.id}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
+    const started = Date.now();
+    let output;
+    try {
+      output = await mergeChunks(sources, tempPath, (written) =>
+        job.updateProgress(Math.floor((written / Math.max(upload.totalSize, 1)) * 100)),
+      );
+    } catch (err) {
+      if (err instanceof BrokenChunkError) return failUpload(data, err.message);
+      throw err;
+    }
+    if (output.size !== upload.totalSize) {
+      await rm(tempPath, { force: true });
+      return failUpload(data, `merged ${output.size} bytes, expected ${upload.totalSize}`);
+    }
+
+    const destination = path.join(dir, sanitizeFilename(upload.filename));
+    await rename(tempPath, destination);
+    await fsyncDirectory(dir);
+    const result = { path: layout.relative(destination), size: output.size, sha256: output.sha256 };
+    if (!(await store.finishMerge(data.keyHash, data.uploadId, result))) {
+      log.warn('upload changed state during the merge; result not recorded');
+      return undefined;
+    }
+    await deleteChunks(data.keyHash);
+    await job.updateProgress(100);
+    log.info({ ...result, ms: Date.now() - started }, 'merged');
+    return result;
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * A protocol client for tests: sends a file's chunks the way resumable.js and flow.js
+ * do (../shared/PROTOCOL.md), with the order, duplicates and parallelism a test asks for.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+
+export type BodyKind = 'multipart' | 'octet';
+export type Order = 'in-order' | 'reversed' | 'shuffled';
+
+export interface UploadOptions {
+  identifier: string;
+  filename?: string;
+  chunkSize: number;
+  /** resumable.js `forceChunkSize`: the last chunk is the remainder (ceil rounding). */
+  forceChunkSize?: boolean;
+  order?: Order;
+  /** Send every chunk twice. */
+  duplicates?: boolean;
+  /** Requests in flight at once. */
+  concurrency?: number;
+  body?: BodyKind;
+  method?: 'POST' | 'PUT';
+  prefix?: 'resumable' | 'flow';
+  /** Chunk i goes to urls[i % urls.length], like a round-robin load balancer. */
+  urls: string[];
+}
+
+export interface ChunkSpec {
+  number: number;
+  start: number;
+  end: number;
+}
+
+/** The chunks resumable.js cuts a file into. */
+export function cutChunks(totalSize: number, chunkSize: number, forceChunkSize = false): ChunkSpec[] {
+  const exact = totalSize / chunkSize;
+  const count = Math.max(forceChunkSize ? Math.ceil(exact) : Math.floor(exact), 1);
+  return Array.from({ length: count }, (_, i) => ({
+    number: i + 1,
+    start: i * chunkSize,
+    end: i === count - 1 ? totalSize : (i + 1) * chunkSize,
+  }));
+}
+
+export function shuffle<T>(items: T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
+
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function randomFile(size: number): Buffer {
+  return randomBytes(size);
+}
+
+export interface ChunkResponse {
+  chunk: number;
+  status: number;
+  body: Record<string, unknown> | undefined;
+}
+
+export function protocolFields(file: Buffer, chunk: ChunkSpec, options: UploadOptions): Record<string, string> {
+  const prefix = options.prefix ?? 'resumable';
+  const filename = options.filename ?? 'file.bin';
+  const fields: Record<string, string> = {
+    ChunkNumber: String(chunk.number),
+    ChunkSize: String(options.chunkSize),
+    CurrentChunkSize: String(chunk.end - chunk.start),
+    TotalSize: String(file.length),
+    Identifier: options.identifier,
+    Filename: filename,
+    RelativePath: filename,
+    TotalChunks: String(cutChunks(file.length, options.chunkSize, options.forceChunkSize).length),
+  };
+  if (prefix === 'resumable') fields.Type = 'application/octet-stream';
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [`${prefix}${k}`, v]));
+}
+
+/** Sends one chunk; multipart bodies carry the fields in the body (and the query, like resumable.js). */
+export async function sendChunk(url: string, file: Buffer, chunk: ChunkSpec, options: UploadOptions): Promise<ChunkResponse> {
+  const fields = protocolFields(file, chunk, options);
+  const bytes = file.subarray(chunk.start, chunk.end);
+  const method = options.method ?? 'POST';
+  let response: Response;
+  if ((options.body ?? 'multipart') === 'octet') {
+    response = await fetch(`${url}/upload?${new URLSearchParams(fields)}`, {
+      method,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
+  } else {
+    const form = new FormData();
+    for (const [key, value] of Object.entries(fields)) form.append(key, value);
+    form.append('file', new Blob([bytes]), 'blob');
+    const query = options.prefix === 'flow' ? '' : `?${new URLSearchParams(fields)}`;
+    response = await fetch(`${url}/upload${query}`, { method, body: form });
+  }
+  const text = await response.text();
+  return { chunk: chunk.number, status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+}
+
+export async function testChunk(url: string, file: Buffer, chunk: ChunkSpec, options: UploadOptions): Promise<number> {
+  const response = await fetch(`${url}/upload?${new URLSearchParams(protocolFields(file, chunk, options))}`);
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/** Uploads every chunk of `file`; resolves with each response, in the order they came back. */
+export async function uploadFile(file: Buffer, options: UploadOptions): Promise<ChunkResponse[]> {
+  let chunks = cutChunks(file.length, options.chunkSize, options.forceChunkSize);
+  if (options.order === 'reversed') chunks.reverse();
+  if (options.order === 'shuffled') chunks = shuffle(chunks);
+  if (options.duplicates) chunks = options.order === 'shuffled' ? shuffle([...chunks, ...chunks]) : chunks.flatMap((c) => [c, c]);
+
+  const responses: ChunkResponse[] = [];
+  let next = 0;
+  async function lane() {
+    while (next < chunks.length) {
+      const index = next++;
+      const chunk = chunks[index]!;
+      responses.push(await sendChunk(options.urls[index % options.urls.length]!, file, chunk, options));
+    }
+  }
+  await Promise.all(Array.from({ length: options.concurrency ?? 1 }, lane));
+  return responses;
+}
