@@ -94,13 +94,18 @@ function relativePath(sources: RawFields[], fallback: string): string {
 
 /** Reads the fields of a chunk request from its sources, in order of precedence. */
 export function readChunkFields(sources: RawFields[]): ChunkFields {
+  const chunkNumber = wholeNumber(sources, 'ChunkNumber', 1);
+  const chunkSize = wholeNumber(sources, 'ChunkSize', 1);
+  const currentChunkSize = wholeNumber(sources, 'CurrentChunkSize', 0);
+  const totalSize = wholeNumber(sources, 'TotalSize', 0);
+  const id = identifier(sources);
   const name = filename(sources);
   const fields: ChunkFields = {
-    chunkNumber: wholeNumber(sources, 'ChunkNumber', 1),
-    chunkSize: wholeNumber(sources, 'ChunkSize', 1),
-    currentChunkSize: wholeNumber(sources, 'CurrentChunkSize', 0),
-    totalSize: wholeNumber(sources, 'TotalSize', 0),
-    identifier: identifier(sources),
+    chunkNumber,
+    chunkSize,
+    currentChunkSize,
+    totalSize,
+    identifier: id,
     filename: name,
     relativePath: relativePath(sources, name),
     type: text(sources, 'Type', { required: false, maxBytes: 255 }),

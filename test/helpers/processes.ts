@@ -1,0 +1,74 @@
+/**
+ * Real Chunkyard processes for tests that kill them. Every process started here is
+ * killed by `killAll()`, which test files call in `after`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const running = new Set<ChildProcess>();
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** Lines of pino JSON the process printed so far. */
+  logs: Record<string, unknown>[];
+  waitForLog(message: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function startService(service: 'ingest' | 'worker', env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services', service, 'main.ts')], {
+    cwd: repoRoot,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  const logs: Record<string, unknown>[] = [];
+  const waiters: { message: string; resolve: (line: Record<string, unknown>) => void }[] = [];
+  let buffered = '';
+  child.stdout!.on('data', (data: Buffer) => {
+    buffered += data.toString();
+    let newline;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const text = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      try {
+        const line = JSON.parse(text) as Record<string, unknown>;
+        logs.push(line);
+        for (const waiter of waiters.filter((w) => w.message === line.msg)) waiter.resolve(line);
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr!.on('data', (data: Buffer) => {
+    stderr += data.toString();
+  });
+
+  return {
+    child,
+    logs,
+    waitForLog(message, timeoutMs = 20_000) {
+      const seen = logs.find((line) => line.msg === message);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${service} did not log "${message}"; stderr: ${stderr}`)), timeoutMs);
+        child.once('exit', (code) => reject(new Error(`${service} exited (${code}) before logging "${message}"; stderr: ${stderr}`)));
+        waiters.push({ message, resolve: (line) => { clearTimeout(timer); resolve(line); } });
+      });
+    },
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
