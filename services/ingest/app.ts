@@ -2,33 +2,52 @@
  * Builds the ingest Koa app from its dependencies. It never listens: main.ts does, and
  * tests mount it on a server of their own around a real Redis.
  */
-import Koa from 'koa';
+import Koa, { type Context } from 'koa';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config.js';
+import { ChunkyardError } from '../shared/errors.js';
+import { healthRoutes, type Lifecycle } from '../shared/http/health.js';
 import type { MergeJobData, MergeJobResult } from '../shared/merge-job.js';
 import type { StorageLayout } from '../shared/storage-layout.js';
 import type { UploadStore } from '../shared/upload-store.js';
+import { queueDashboard } from './admin-routes.js';
 import { ChunkFiles } from './chunk-files.js';
 import { ChunkIntake } from './chunk-intake.js';
+import type { UploadEventHub } from './events/upload-event-hub.js';
+import { createIngestMetrics } from './ingest-metrics.js';
 import { MergeEnqueuer } from './merge-enqueuer.js';
-import { errorHandler } from './middleware/error-handler.js';
-import { requestContext } from './middleware/request-context.js';
+import { errorHandler } from '../shared/http/error-handler.js';
+import { metricsEndpoint } from '../shared/http/metrics-endpoint.js';
+import { requestContext } from '../shared/http/request-context.js';
+import { statusRoutes } from './status-routes.js';
 import { uploadRoutes } from './upload-routes.js';
 
 export interface IngestDependencies {
-  config: Pick<Config, 'MAX_FILE_SIZE' | 'MAX_CHUNK_SIZE' | 'MAX_CHUNKS' | 'UPLOAD_NAMESPACE' | 'CHUNK_FSYNC' | 'MERGE_ATTEMPTS'>;
+  config: Config;
+  /** The fail-fast request connection (createRequestConnection), also used for readiness. */
+  redis: Redis;
   store: UploadStore;
   mergeQueue: Queue<MergeJobData, MergeJobResult>;
+  /** Queues shown in the dashboard: the merge queue and the webhook queue. */
+  dashboardQueues: Queue[];
+  hub: UploadEventHub;
   layout: StorageLayout;
+  registry: Registry;
+  lifecycle: Lifecycle;
   logger: Logger;
 }
 
-export function buildIngestApp({ config, store, mergeQueue, layout, logger }: IngestDependencies): Koa {
+export function buildIngestApp(deps: IngestDependencies): Koa {
+  const { config, store, mergeQueue, hub, layout, logger, lifecycle } = deps;
   const app = new Koa();
   // Errors are rendered and logged by errorHandler; Koa's default printer would log them again.
   app.silent = true;
 
+  const metrics = createIngestMetrics(deps.registry);
+  const scopeOf = (_ctx: Context) => config.UPLOAD_NAMESPACE;
   const intake = new ChunkIntake(
     new ChunkFiles(layout, config.CHUNK_FSYNC),
     store,
@@ -38,14 +57,28 @@ export function buildIngestApp({ config, store, mergeQueue, layout, logger }: In
   const uploads = uploadRoutes({
     intake,
     store,
+    metrics,
     limits: { maxFileSize: config.MAX_FILE_SIZE, maxChunkSize: config.MAX_CHUNK_SIZE, maxChunks: config.MAX_CHUNKS },
-    namespace: config.UPLOAD_NAMESPACE,
+    scopeOf,
     tmpDir: layout.tmpDir,
   });
+  const statuses = statusRoutes({ store, queue: mergeQueue, hub, scopeOf });
 
   app.use(requestContext(logger.child({ module: 'http' })));
+  app.use(metrics.middleware);
   app.use(errorHandler());
+  app.use(healthRoutes({ redis: deps.redis, tmpDir: layout.tmpDir, lifecycle }));
+  app.use(metricsEndpoint(deps.registry, config.ADMIN_USER, config.ADMIN_PASSWORD));
+  app.use(queueDashboard({ queues: deps.dashboardQueues, user: config.ADMIN_USER, password: config.ADMIN_PASSWORD }));
+  app.use(async function refuseWhileShuttingDown(ctx, next) {
+    if (!lifecycle.shuttingDown) return next();
+    // A 503 makes resumable.js retry; the load balancer sends the retry to another instance.
+    ctx.set('Connection', 'close');
+    throw new ChunkyardError('service_unavailable', 'This instance is shutting down; retry');
+  });
   app.use(uploads.routes());
   app.use(uploads.allowedMethods({ throw: true }));
+  app.use(statuses.routes());
+  app.use(statuses.allowedMethods({ throw: true }));
   return app;
 }

@@ -1,43 +1,17 @@
 /**
- * The ingest process: reads config, connects, listens, and shuts down on SIGTERM.
+ * The ingest process: reads config, listens, and shuts down gracefully on SIGTERM.
  */
-import http from 'node:http';
-import { loadConfig } from '../shared/config.js';
+import { loadConfigOrExit } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
-import { createMergeQueue } from '../shared/merge-job.js';
-import { createRequestConnection } from '../shared/redis-connection.js';
-import { StorageLayout } from '../shared/storage-layout.js';
-import { UploadStore } from '../shared/upload-store.js';
 import { runUntilSignalled } from '../shared/process-lifecycle.js';
-import { buildIngestApp } from './app.js';
+import { createIngestService } from './ingest-service.js';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const logger = createLogger(config.LOG_LEVEL, 'ingest');
-const layout = new StorageLayout(config.dataDir);
-await layout.ensure();
-
-const redis = createRequestConnection(config.REDIS_URL);
-redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-const store = new UploadStore({
-  redis,
-  prefix: config.REDIS_PREFIX,
-  idleTtlSeconds: config.UPLOAD_TTL,
-  resultTtlSeconds: config.RESULT_TTL,
-});
-const mergeQueue = createMergeQueue(redis, config.REDIS_PREFIX);
-const app = buildIngestApp({ config, store, mergeQueue, layout, logger });
-
-const server = http.createServer(app.callback());
-// Slow or stalled clients must not pin a connection forever.
-server.requestTimeout = 5 * 60_000;
-server.headersTimeout = 30_000;
-server.keepAliveTimeout = 65_000;
-server.listen(config.PORT, config.HOST, () => {
+const ingest = await createIngestService(config, logger);
+ingest.server.listen(config.PORT, config.HOST, () => {
   logger.info({ port: config.PORT, host: config.HOST, dataDir: config.dataDir }, 'ingest listening');
 });
 
-runUntilSignalled(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await mergeQueue.close();
-  await redis.quit();
-});
+// In-flight chunks get most of the deadline; the rest is for closing connections.
+runUntilSignalled(logger, config.SHUTDOWN_TIMEOUT_MS, () => ingest.close(Math.max(config.SHUTDOWN_TIMEOUT_MS - 1_000, 0)));

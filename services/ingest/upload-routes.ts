@@ -19,22 +19,24 @@ import {
 } from './chunk-body.js';
 import type { RawFields } from './chunk-fields.js';
 import type { ChunkIntake } from './chunk-intake.js';
+import type { IngestMetrics } from './ingest-metrics.js';
 import { parseChunkRequest, type ChunkLimits } from './chunk-request.js';
 
 export interface UploadRoutesOptions {
   intake: ChunkIntake;
   store: UploadStore;
+  metrics: IngestMetrics;
   limits: ChunkLimits;
-  namespace: string;
+  /** The scope uploads of this request belong to. */
+  scopeOf: (ctx: Context) => string;
   tmpDir: string;
 }
 
-export function uploadRoutes({ intake, store, limits, namespace, tmpDir }: UploadRoutesOptions): Router {
+export function uploadRoutes({ intake, store, metrics, limits, scopeOf, tmpDir }: UploadRoutesOptions): Router {
   const router = new Router();
-  const parse = (sources: RawFields[]) => parseChunkRequest(sources, limits, namespace);
 
   router.get('/upload', async function testChunk(ctx) {
-    const request = parse([ctx.query]);
+    const request = parseChunkRequest([ctx.query], limits, scopeOf(ctx));
     const status = await store.chunkStatus(request.keyHash, request.fields.chunkNumber, request.fingerprint);
     if (status === 'conflict') throw new ChunkyardError('upload_conflict');
     if (status === 'failed') throw new ChunkyardError('upload_failed');
@@ -47,6 +49,7 @@ export function uploadRoutes({ intake, store, limits, namespace, tmpDir }: Uploa
       throw new ChunkyardError('unsupported_media_type', `Content-Type ${ctx.get('content-type')} is not a chunk body; send multipart/form-data or the raw bytes`);
     }
     try {
+      const parse = (sources: RawFields[]) => parseChunkRequest(sources, limits, scopeOf(ctx));
       let received: ReceivedChunk;
       let request;
       if (isMultipart(ctx)) {
@@ -60,6 +63,9 @@ export function uploadRoutes({ intake, store, limits, namespace, tmpDir }: Uploa
         received = await receiveRawChunk(ctx, tmpDir, request.fields.currentChunkSize);
       }
       const stored = await intake.accept(request, received.tempPath);
+      metrics.chunksReceived.inc({ outcome: stored.outcome });
+      metrics.chunkBytesReceived.inc(received.size);
+      if (stored.outcome === 'completed') metrics.uploadsReceived.inc();
       ctx.body = { chunkNumber: request.fields.chunkNumber, ...stored };
     } finally {
       // Whatever koa-body staged and was not moved into place (a no-op for a moved file).

@@ -88,6 +88,20 @@ export const settings = {
     '30000',
     'BullMQ lock of an active merge; a worker that dies holding it is noticed after this long and its merge redone.',
   ),
+  WORKER_PORT: setting(wholeNumber(0, 65535), '3001', 'TCP port of the worker\'s `/metrics`, `/healthz` and `/readyz`.'),
+  ADMIN_USER: setting(z.string().min(1).max(64), 'admin', 'User name for `/admin/queues` and `/metrics` (HTTP basic auth).'),
+  ADMIN_PASSWORD: setting(
+    z.string().max(256),
+    '',
+    'Password for `/admin/queues` and `/metrics`; while empty, both are refused.',
+  ),
+  WEBHOOK_URL: setting(
+    z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+    '',
+    'URL told of every completed or failed upload (POST, JSON, signed); empty for none.',
+  ),
+  WEBHOOK_SECRET: setting(z.string().max(256), '', 'HMAC-SHA256 key signing webhook deliveries; required with `WEBHOOK_URL`.'),
+  WEBHOOK_ATTEMPTS: setting(wholeNumber(1, 100), '10', 'Tries of one webhook delivery, with exponential backoff from 1 s.'),
   SHUTDOWN_TIMEOUT_MS: setting(wholeNumber(0), '10000', 'How long SIGTERM waits for in-flight work before exiting.'),
   LOG_LEVEL: setting(z.enum(LOG_LEVELS), 'info', `pino log level: ${LOG_LEVELS.join(', ')}.`),
 };
@@ -121,14 +135,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length === 0 && parsed.MAX_CHUNK_SIZE > parsed.MAX_FILE_SIZE) {
     problems.push('MAX_CHUNK_SIZE: must not exceed MAX_FILE_SIZE');
   }
+  if (problems.length === 0 && parsed.WEBHOOK_URL !== '' && parsed.WEBHOOK_SECRET.length < 16) {
+    problems.push('WEBHOOK_SECRET: must be at least 16 characters when WEBHOOK_URL is set');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...parsed, dataDir: path.resolve(parsed.DATA_DIR) });
+}
+
+/** For process entry points: the config, or every problem on stderr and exit code 78 (EX_CONFIG). */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78);
+  }
 }
 
 /** The README's configuration table, generated from `settings`. */
 export function renderConfigTable(): string {
   const rows = Object.entries(settings).map(
-    ([name, { default: fallback, description }]) => `| \`${name}\` | \`${fallback}\` | ${description} |`,
+    ([name, { default: fallback, description }]) =>
+      `| \`${name}\` | ${fallback === '' ? '(empty)' : `\`${fallback}\``} | ${description} |`,
   );
   return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }

@@ -17,6 +17,8 @@ export const errorTable = {
   upload_failed: { status: 400, message: 'The upload failed and takes no more chunks' },
   malformed_body: { status: 400, message: 'The request body could not be read' },
   unsupported_media_type: { status: 415, message: 'The request body type is not accepted' },
+  unauthorized: { status: 401, message: 'Credentials are required' },
+  forbidden: { status: 403, message: 'Not allowed' },
   not_found: { status: 404, message: 'Not found' },
   method_not_allowed: { status: 405, message: 'Method not allowed' },
   service_unavailable: { status: 503, message: 'The service is temporarily unavailable; retry' },

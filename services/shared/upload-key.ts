@@ -26,3 +26,8 @@ export function uploadRedisKeys(prefix: string, keyHash: string): UploadRedisKey
 export function queuePrefix(prefix: string): string {
   return `{${prefix}}`;
 }
+
+/** The pub/sub channel of upload events (publish-event.lua). */
+export function uploadEventsChannel(prefix: string): string {
+  return `${prefix}:upload-events`;
+}

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { ChunkyardError } from './errors.js';
-import { uploadRedisKeys, type UploadRedisKeys } from './upload-key.js';
+import { uploadEventsChannel, uploadRedisKeys, type UploadRedisKeys } from './upload-key.js';
 
 const SCRIPTS = {
   recordChunk: 2,
@@ -19,9 +19,13 @@ const SCRIPTS = {
 type ScriptName = keyof typeof SCRIPTS;
 type ScriptedRedis = Redis & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
 
-function scriptSource(name: ScriptName): string {
-  const file = name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+function readLua(file: string): string {
   return readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), 'utf8');
+}
+
+/** A script's source, after the shared prelude that publishes upload events. */
+function scriptSource(name: ScriptName): string {
+  return `${readLua('publish-event')}\n${readLua(name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`))}`;
 }
 
 /** Replies that mean Redis is there but cannot serve now: worth a retry, so a 503. */
@@ -105,6 +109,8 @@ export interface UploadStoreOptions {
 }
 
 export class UploadStore {
+  /** The Redis pub/sub channel every state change of an upload is published on (publish-event.lua). */
+  readonly eventsChannel: string;
   private readonly redis: ScriptedRedis;
   private readonly now: () => number;
 
@@ -114,6 +120,7 @@ export class UploadStore {
     }
     this.redis = options.redis as ScriptedRedis;
     this.now = options.now ?? Date.now;
+    this.eventsChannel = uploadEventsChannel(options.prefix);
   }
 
   keys(keyHash: string): UploadRedisKeys {
@@ -123,7 +130,7 @@ export class UploadStore {
   async recordChunk(chunk: NewChunk): Promise<RecordResult> {
     const { meta, chunks } = this.keys(chunk.keyHash);
     const m = chunk.metadata;
-    const reply = (await this.call('recordChunk', meta, chunks, chunk.chunkNumber, chunk.chunkFile, chunk.modeMask,
+    const reply = (await this.call('recordChunk', chunk.keyHash, meta, chunks, chunk.chunkNumber, chunk.chunkFile, chunk.modeMask,
       chunk.fingerprint, chunk.candidateUploadId, this.now(), this.options.idleTtlSeconds, chunk.floorCount,
       chunk.ceilCount, m.totalSize, m.chunkSize, m.filename, m.relativePath, m.type, m.identifier, m.namespace,
       this.options.resultTtlSeconds)) as [RecordOutcome, string, number, number];
@@ -133,26 +140,26 @@ export class UploadStore {
 
   async chunkStatus(keyHash: string, chunkNumber: number, fingerprint: string): Promise<ChunkStatus> {
     const { meta, chunks } = this.keys(keyHash);
-    return (await this.call('chunkStatus', meta, chunks, chunkNumber, fingerprint)) as ChunkStatus;
+    return (await this.call('chunkStatus', keyHash, meta, chunks, chunkNumber, fingerprint)) as ChunkStatus;
   }
 
   async confirmQueued(keyHash: string, uploadId: string): Promise<boolean> {
-    return (await this.call('confirmQueued', this.keys(keyHash).meta, uploadId, this.now())) === 1;
+    return (await this.call('confirmQueued', keyHash, this.keys(keyHash).meta, uploadId, this.now())) === 1;
   }
 
   async beginMerge(keyHash: string, uploadId: string): Promise<BeginMergeOutcome> {
     const { meta, chunks } = this.keys(keyHash);
-    return (await this.call('beginMerge', meta, chunks, uploadId, this.now(), this.options.idleTtlSeconds)) as BeginMergeOutcome;
+    return (await this.call('beginMerge', keyHash, meta, chunks, uploadId, this.now(), this.options.idleTtlSeconds)) as BeginMergeOutcome;
   }
 
   async finishMerge(keyHash: string, uploadId: string, result: { path: string; size: number; sha256: string }): Promise<boolean> {
-    const reply = await this.call('finishMerge', this.keys(keyHash).meta, uploadId, result.path, result.size,
+    const reply = await this.call('finishMerge', keyHash, this.keys(keyHash).meta, uploadId, result.path, result.size,
       result.sha256, this.now(), this.options.resultTtlSeconds);
     return reply === 1;
   }
 
   async markFailed(keyHash: string, uploadId: string, reason: string): Promise<boolean> {
-    const reply = await this.call('markFailed', this.keys(keyHash).meta, uploadId, reason, this.now(),
+    const reply = await this.call('markFailed', keyHash, this.keys(keyHash).meta, uploadId, reason, this.now(),
       this.options.resultTtlSeconds);
     return reply === 1;
   }
@@ -172,8 +179,9 @@ export class UploadStore {
     await this.guard(this.redis.del(this.keys(keyHash).chunks));
   }
 
-  private call(name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
-    return this.guard(this.redis[name](...args));
+  /** Runs a script; every script takes the events channel and the key hash as its last two ARGV. */
+  private call(name: ScriptName, keyHash: string, ...keysAndArgs: (string | number)[]): Promise<unknown> {
+    return this.guard(this.redis[name](...keysAndArgs, this.eventsChannel, keyHash));
   }
 
   private async guard<T>(pending: Promise<T>): Promise<T> {

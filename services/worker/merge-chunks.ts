@@ -28,11 +28,18 @@ export class BrokenChunkError extends Error {
 
 const READ_SIZE = 1024 * 1024;
 
+export interface MergeChunksOptions {
+  onProgress: (bytesWritten: number) => Promise<void> | void;
+  /** Bytes between two progress reports: each one is a Redis write (../shared/LESSONS.md). */
+  progressEvery?: number;
+  /** Stops the merge (and removes the target) when aborted. */
+  signal?: AbortSignal;
+}
+
 export async function mergeChunks(
   chunks: ChunkSource[],
   targetPath: string,
-  onProgress: (bytesWritten: number) => Promise<void> | void,
-  progressEvery = 16 * READ_SIZE,
+  { onProgress, progressEvery = 16 * READ_SIZE, signal }: MergeChunksOptions,
 ): Promise<MergeOutput> {
   const hash = createHash('sha256');
   // 'wx': never write into a file that exists; each attempt has its own temp name.
@@ -44,6 +51,7 @@ export async function mergeChunks(
       let chunkBytes = 0;
       try {
         for await (const buffer of createReadStream(chunk.path, { highWaterMark: READ_SIZE }) as AsyncIterable<Buffer>) {
+          signal?.throwIfAborted();
           chunkBytes += buffer.length;
           if (chunkBytes > chunk.expectedLength) break;
           hash.update(buffer);

@@ -11,29 +11,38 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { chunkCount, expectedChunkLength, settledMode } from '../shared/chunk-geometry.js';
 import { fsyncDirectory } from '../shared/fs-durability.js';
 import type { MergeJobData, MergeJobResult } from '../shared/merge-job.js';
+import type { MergeProgress } from '../shared/upload-events.js';
 import { CHUNK_FILE_PATTERN, type StorageLayout } from '../shared/storage-layout.js';
 import type { UploadRecord, UploadStore } from '../shared/upload-store.js';
 import { BrokenChunkError, mergeChunks, type ChunkSource } from './merge-chunks.js';
 import { sanitizeFilename } from './sanitize-filename.js';
+import type { UploadNotifier } from './upload-notifier.js';
 
 export interface MergeProcessorOptions {
   store: UploadStore;
   layout: StorageLayout;
   logger: Logger;
+  /** Queues the completion webhook once an upload is complete or failed. */
+  notifier?: UploadNotifier;
+  /** Told of every merge actually performed (not of reruns that find it done). */
+  onMerged?: (bytes: number, seconds: number) => void;
+  /** Aborted at shutdown: an active merge stops and hands its job straight back to the queue. */
+  shutdownSignal?: AbortSignal;
 }
 
 export type MergeJob = Job<MergeJobData, MergeJobResult | undefined>;
 
 const TEMP_SUFFIX = '.merging';
 
-export function createMergeProcessor({ store, layout, logger }: MergeProcessorOptions) {
+export function createMergeProcessor({ store, layout, logger, notifier, onMerged, shutdownSignal }: MergeProcessorOptions) {
   async function failUpload(data: MergeJobData, reason: string): Promise<never> {
     await store.markFailed(data.keyHash, data.uploadId, reason);
+    await notifier?.uploadFinished(data.keyHash);
     throw new UnrecoverableError(reason);
   }
 
@@ -61,13 +70,14 @@ export function createMergeProcessor({ store, layout, logger }: MergeProcessorOp
     await Promise.all(names.filter((n) => n.endsWith(TEMP_SUFFIX)).map((n) => rm(path.join(dir, n), { force: true })));
   }
 
-  return async function processMerge(job: MergeJob): Promise<MergeJobResult | undefined> {
+  return async function processMerge(job: MergeJob, token?: string): Promise<MergeJobResult | undefined> {
     const { data } = job;
     const log = logger.child({ uploadId: data.uploadId, jobId: job.id, attempt: job.attemptsMade + 1 });
     const begin = await store.beginMerge(data.keyHash, data.uploadId);
     if (begin === 'complete') {
       log.info('upload already merged; finishing cleanup only');
       await deleteChunks(data.keyHash);
+      await notifier?.uploadFinished(data.keyHash);
       const upload = await store.readUpload(data.keyHash);
       return upload?.path ? { path: upload.path, size: upload.size ?? 0, sha256: upload.sha256 ?? '' } : undefined;
     }
@@ -86,15 +96,32 @@ export function createMergeProcessor({ store, layout, logger }: MergeProcessorOp
 
     const tempPath = path.join(dir, `.${job.id}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
     const started = Date.now();
+    const progress = (bytes: number): MergeProgress => ({
+      percent: Math.floor((bytes / Math.max(upload.totalSize, 1)) * 100),
+      bytes,
+      uploadId: upload.uploadId,
+      keyHash: data.keyHash,
+      scope: upload.namespace,
+      identifier: upload.identifier,
+    });
     let output;
     try {
-      output = await mergeChunks(sources, tempPath, (written) =>
-        job.updateProgress(Math.floor((written / Math.max(upload.totalSize, 1)) * 100)),
-      );
+      output = await mergeChunks(sources, tempPath, {
+        onProgress: (written) => job.updateProgress(progress(written)),
+        signal: shutdownSignal,
+      });
     } catch (err) {
       if (err instanceof BrokenChunkError) return failUpload(data, err.message);
+      if (shutdownSignal?.aborted && token) {
+        // Shutting down: give the job back now rather than when its lock lapses. A
+        // DelayedError does not count as an attempt.
+        log.info('merge interrupted by shutdown; job handed back to the queue');
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
       throw err;
     }
+    await job.updateProgress(progress(output.size));
     if (output.size !== upload.totalSize) {
       await rm(tempPath, { force: true });
       return failUpload(data, `merged ${output.size} bytes, expected ${upload.totalSize}`);
@@ -109,8 +136,10 @@ export function createMergeProcessor({ store, layout, logger }: MergeProcessorOp
       return undefined;
     }
     await deleteChunks(data.keyHash);
-    await job.updateProgress(100);
-    log.info({ ...result, ms: Date.now() - started }, 'merged');
+    const ms = Date.now() - started;
+    onMerged?.(output.size, ms / 1000);
+    await notifier?.uploadFinished(data.keyHash);
+    log.info({ ...result, ms }, 'merged');
     return result;
   };
 }

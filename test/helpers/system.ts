@@ -1,25 +1,23 @@
 /**
  * A whole Chunkyard for one test file, from real parts: a private redis-server, a temp
- * data folder, N ingest apps on their own HTTP ports sharing both, and (optionally) an
- * in-process merge worker. `stop()` closes all of it and removes the folders.
+ * data folder, N ingest services on their own HTTP ports sharing both, and (optionally)
+ * merge workers, all in this process. `stop()` closes all of it and removes the folders.
  */
-import http from 'node:http';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import net from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import type { Queue, Worker } from 'bullmq';
+import type { Queue } from 'bullmq';
 import pino from 'pino';
-import { buildIngestApp } from '../../services/ingest/app.js';
+import { createIngestService } from '../../services/ingest/ingest-service.js';
 import { loadConfig, type Config } from '../../services/shared/config.js';
 import { createMergeQueue, type MergeJobData, type MergeJobResult } from '../../services/shared/merge-job.js';
-import { createRequestConnection, createWorkerConnection } from '../../services/shared/redis-connection.js';
 import { StorageLayout } from '../../services/shared/storage-layout.js';
 import { uploadKeyHash } from '../../services/shared/upload-key.js';
 import { UploadStore, type UploadRecord } from '../../services/shared/upload-store.js';
-import { createMergeWorker } from '../../services/worker/merge-worker.js';
+import { createWorkerService, type WorkerService } from '../../services/worker/worker-service.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 
 export interface SystemOptions {
@@ -40,11 +38,16 @@ export interface TestSystem {
   redis: Redis;
   store: UploadStore;
   queue: Queue<MergeJobData, MergeJobResult>;
-  worker: Worker | undefined;
-  startWorker(): Worker;
+  /** Starts a worker service; resolves with it once it takes jobs, and its metrics URL. */
+  startWorker(): Promise<WorkerService & { url: string }>;
   keyHashOf(identifier: string): string;
   waitForState(identifier: string, states: string[], timeoutMs?: number): Promise<UploadRecord>;
   stop(): Promise<void>;
+}
+
+async function listen(server: import('node:http').Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
 }
 
 export async function startSystem(options: SystemOptions = {}): Promise<TestSystem> {
@@ -63,31 +66,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
 
   const closers: (() => Promise<unknown>)[] = [];
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-  const storeOptions = { prefix: config.REDIS_PREFIX, idleTtlSeconds: config.UPLOAD_TTL, resultTtlSeconds: config.RESULT_TTL };
-  const store = new UploadStore({ redis, ...storeOptions });
+  const store = new UploadStore({ redis, prefix: config.REDIS_PREFIX, idleTtlSeconds: config.UPLOAD_TTL, resultTtlSeconds: config.RESULT_TTL });
   const queue = createMergeQueue(redis, config.REDIS_PREFIX);
 
   const urls: string[] = [];
   for (let i = 0; i < (options.ingestInstances ?? 1); i++) {
-    const connection = createRequestConnection(redisServer.url);
-    connection.on('error', () => undefined);
-    const ingestStore = new UploadStore({ redis: connection, ...storeOptions });
-    const mergeQueue = createMergeQueue(connection, config.REDIS_PREFIX);
-    const app = buildIngestApp({ config, store: ingestStore, mergeQueue, layout, logger });
-    const server = http.createServer(app.callback());
-    const sockets = new Set<net.Socket>();
-    server.on('connection', (socket) => {
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    urls.push(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
-    closers.push(async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-      await mergeQueue.close();
-      connection.disconnect();
-    });
+    const ingest = await createIngestService(config, logger);
+    urls.push(await listen(ingest.server));
+    closers.push(() => ingest.close(0));
   }
 
   const system: TestSystem = {
@@ -99,24 +85,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     redis,
     store,
     queue,
-    worker: undefined,
-    startWorker() {
-      const connection = createWorkerConnection(redisServer.url);
-      const worker = createMergeWorker({
-        connection,
-        store,
-        layout,
-        logger,
-        prefix: config.REDIS_PREFIX,
-        concurrency: config.MERGE_CONCURRENCY,
-        lockDurationMs: config.MERGE_LOCK_MS,
-      });
-      closers.push(async () => {
-        await worker.close(true);
-        connection.disconnect();
-      });
-      system.worker = worker;
-      return worker;
+    async startWorker() {
+      const worker = await createWorkerService(config, logger);
+      const url = await listen(worker.server);
+      closers.push(() => worker.close(0));
+      await worker.ready;
+      return { ...worker, url };
     },
     keyHashOf: (identifier) => uploadKeyHash(config.UPLOAD_NAMESPACE, identifier),
     async waitForState(identifier, states, timeoutMs = 30_000) {
@@ -137,7 +111,6 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
       await rm(sandbox, { recursive: true, force: true });
     },
   };
-  if (options.worker) system.startWorker();
-  await mkdir(sandbox, { recursive: true });
+  if (options.worker) await system.startWorker();
   return system;
 }

@@ -28,7 +28,7 @@ test('GET reports stored chunks with 200 and missing ones with 204, then 200 aft
   assert.equal(await testChunk(url, file, chunks[1]!, { ...options, filename: 'other.bin' }), 400, 'metadata conflict');
 
   for (const chunk of chunks.filter((c) => c.number % 2 === 1)) await sendChunk(url, file, chunk, options);
-  sys.startWorker();
+  await sys.startWorker();
   await sys.waitForState('get-test', ['complete']);
   for (const chunk of chunks) assert.equal(await testChunk(url, file, chunk, options), 200, `chunk ${chunk.number} after merge`);
 });

@@ -47,7 +47,7 @@ test(`${ROUNDS} rounds of last chunks racing on two instances: one completion, o
   assert.equal(jobs.length, ROUNDS, 'one merge job per upload');
   assert.deepEqual(new Set(jobs.map((job) => job.id)), new Set([...files.keys()].map(mergeJobId)));
 
-  sys.startWorker();
+  await sys.startWorker();
   for (let round = 0; round < ROUNDS; round++) {
     const upload = await sys.waitForState(`race-${round}`, ['complete', 'failed']);
     assert.equal(upload.state, 'complete', upload.error);

@@ -14,4 +14,5 @@ if state == 'receiving' then return 'receiving' end
 redis.call('HSET', KEYS[1], 'state', 'merging', 'mergeStartedAt', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
+publishEvent(KEYS[1], { type = 'state', state = 'merging' })
 return 'merge'

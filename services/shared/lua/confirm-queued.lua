@@ -6,4 +6,5 @@
 if redis.call('HGET', KEYS[1], 'uploadId') ~= ARGV[1] then return 0 end
 if redis.call('HGET', KEYS[1], 'state') ~= 'completing' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'queued', 'queuedAt', ARGV[2])
+publishEvent(KEYS[1], { type = 'state', state = 'queued' })
 return 1

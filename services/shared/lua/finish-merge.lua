@@ -12,4 +12,5 @@ if current[1] ~= 'merging' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'complete', 'path', ARGV[2], 'size', ARGV[3],
   'sha256', ARGV[4], 'finishedAt', ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
+publishEvent(KEYS[1], { type = 'state', state = 'complete', path = ARGV[2], size = tonumber(ARGV[3]), sha256 = ARGV[4] })
 return 1

@@ -8,4 +8,5 @@ local current = redis.call('HMGET', KEYS[1], 'state', 'uploadId')
 if current[2] ~= ARGV[1] or current[1] == 'complete' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'failed', 'error', ARGV[2], 'finishedAt', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
+publishEvent(KEYS[1], { type = 'state', state = 'failed', error = ARGV[2] })
 return 1

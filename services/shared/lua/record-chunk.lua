@@ -65,6 +65,10 @@ if total > 0 and received == total then
   outcome = 'completed'
   ttl = tonumber(ARGV[17])
 end
+if outcome ~= 'duplicate' then
+  publishEvent(meta, { type = 'chunk', state = outcome == 'completed' and 'completing' or 'receiving',
+    chunkNumber = tonumber(chunkNumber), received = received, total = total })
+end
 
 redis.call('EXPIRE', meta, ttl)
 redis.call('EXPIRE', chunks, ttl)

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { ChunkyardError, errorTable, isStorageFull } from '../../shared/errors.js';
+import { ChunkyardError, errorTable, isStorageFull } from '../errors.js';
 
 /**
  * Renders every error as `{ "error": { "code", "message" } }` with the status from the

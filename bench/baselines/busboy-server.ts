@@ -1,0 +1,49 @@
+/**
+ * Baseline: node:http + busboy, streaming the multipart file part into a file of its
+ * own (fields parsed and ignored, no fsync). The ceiling of a Node multipart ingest.
+ * Env: PORT, DIR. Prints {"msg":"listening"} when ready.
+ */
+import { createWriteStream } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import busboy from 'busboy';
+
+const dir = process.env.DIR!;
+let counter = 0;
+
+const server = http.createServer((req, res) => {
+  const fail = (err: Error) => {
+    if (res.headersSent) return;
+    res.writeHead(500);
+    res.end(err.message);
+  };
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: 64 * 1024 * 1024 } });
+  } catch (err) {
+    fail(err as Error);
+    return;
+  }
+  const fields: Record<string, string> = {};
+  const written: Promise<void>[] = [];
+  parser.on('field', (name, value) => {
+    fields[name] = value;
+  });
+  parser.on('file', (_name, stream) => {
+    const done = pipeline(stream, createWriteStream(path.join(dir, `${process.pid}-${++counter}.bin`)));
+    done.catch(() => undefined); // awaited on 'close'; this only keeps an early failure from being unhandled
+    written.push(done);
+  });
+  parser.on('close', () => {
+    Promise.all(written).then(() => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ stored: true, chunkNumber: fields.resumableChunkNumber }));
+    }, fail);
+  });
+  parser.on('error', fail);
+  req.pipe(parser);
+});
+server.keepAliveTimeout = 65_000;
+server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log(JSON.stringify({ msg: 'listening' })));
+process.once('SIGTERM', () => process.exit(0));

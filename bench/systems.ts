@@ -1,0 +1,149 @@
+/**
+ * Starts the systems under test as separate processes: Chunkyard (N ingest instances and
+ * a worker, from `root`) and the baseline servers of ./baselines.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { freePort } from '../test/helpers/redis-server.js';
+import { repoRoot, spawnNode, type LogLine, type NodeProcess } from './processes.js';
+
+export interface MergedLine {
+  uploadId: string;
+  path: string;
+  size: number;
+  sha256: string;
+  ms: number;
+  /** performance.now() when the bench read the line */
+  receivedAt: number;
+}
+
+export interface ChunkyardOptions {
+  root: string;
+  redisUrl: string;
+  prefix: string;
+  dataDir: string;
+  fsync: boolean;
+  ingests?: number;
+  /** Extra node flags (e.g. --cpu-prof) for the ingest and the worker. */
+  ingestNodeArgs?: string[];
+  workerNodeArgs?: string[];
+}
+
+export interface Chunkyard {
+  options: ChunkyardOptions;
+  urls: string[];
+  ingests: NodeProcess[];
+  worker: NodeProcess | undefined;
+  startWorker(): Promise<NodeProcess>;
+  /** Resolves with the worker's `merged` line of every upload id (rejects on a failed merge). */
+  waitMerged(uploadIds: string[], timeoutMs?: number): Promise<MergedLine[]>;
+  stop(): Promise<void>;
+}
+
+function chunkyardEnv(options: ChunkyardOptions): Record<string, string> {
+  return {
+    REDIS_URL: options.redisUrl,
+    REDIS_PREFIX: options.prefix,
+    DATA_DIR: options.dataDir,
+    HOST: '127.0.0.1',
+    // info, not warn: the start-up lines say a process is ready and `merged` says a file
+    // is done. Both services log a handful of lines per file at info, none per chunk.
+    LOG_LEVEL: 'info',
+    MAX_FILE_SIZE: '8GB',
+    CHUNK_FSYNC: String(options.fsync),
+  };
+}
+
+export async function startChunkyard(options: ChunkyardOptions): Promise<Chunkyard> {
+  await mkdir(options.dataDir, { recursive: true });
+  const merged = new Map<string, MergedLine>();
+  const failed = new Map<string, string>();
+  const waiters = new Set<() => void>();
+  const ingests: NodeProcess[] = [];
+  const urls: string[] = [];
+  for (let i = 0; i < (options.ingests ?? 1); i++) {
+    const port = await freePort();
+    const ingest = spawnNode(`ingest-${options.prefix}-${i}`, path.join(options.root, 'services/ingest/main.ts'), {
+      ...chunkyardEnv(options),
+      PORT: String(port),
+    }, options.ingestNodeArgs, options.root);
+    ingests.push(ingest);
+    await ingest.waitForLog('ingest listening');
+    urls.push(`http://127.0.0.1:${port}`);
+  }
+
+  const system: Chunkyard = {
+    options,
+    urls,
+    ingests,
+    worker: undefined,
+    async startWorker() {
+      const worker = spawnNode(`worker-${options.prefix}`, path.join(options.root, 'services/worker/main.ts'), {
+        ...chunkyardEnv(options),
+        // The worker's own HTTP port, where the services have one (metrics, health).
+        WORKER_PORT: String(await freePort()),
+      }, options.workerNodeArgs, options.root);
+      worker.onLog((line: LogLine) => {
+        if (line.msg === 'merged' && typeof line.uploadId === 'string') {
+          merged.set(line.uploadId, {
+            uploadId: line.uploadId,
+            path: String(line.path),
+            size: Number(line.size),
+            sha256: String(line.sha256),
+            ms: Number(line.ms),
+            receivedAt: performance.now(),
+          });
+        } else if (line.msg === 'merge attempt failed' && typeof line.uploadId === 'string') {
+          failed.set(line.uploadId, String(line.err));
+        } else return;
+        for (const wake of waiters) wake();
+      });
+      system.worker = worker;
+      await worker.waitForLog('worker ready');
+      return worker;
+    },
+    waitMerged(uploadIds, timeoutMs = 30 * 60_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const bad = uploadIds.find((id) => failed.has(id));
+          if (bad) finish(new Error(`merge of ${bad} failed: ${failed.get(bad)}`));
+          else if (uploadIds.every((id) => merged.has(id))) finish(undefined);
+        };
+        const finish = (err: Error | undefined) => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          if (err) reject(err);
+          else {
+            const lines = uploadIds.map((id) => merged.get(id)!);
+            for (const id of uploadIds) merged.delete(id);
+            resolve(lines);
+          }
+        };
+        const timer = setTimeout(() => finish(new Error(`merges not done after ${timeoutMs} ms`)), timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop() {
+      await Promise.all([...ingests.map((p) => p.stop()), system.worker?.stop()]);
+    },
+  };
+  return system;
+}
+
+export type BaselineKind = 'plain' | 'busboy' | 'tus';
+
+export interface Baseline {
+  kind: BaselineKind;
+  url: string;
+  dir: string;
+  process: NodeProcess;
+}
+
+export async function startBaseline(kind: BaselineKind, dir: string): Promise<Baseline> {
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  const child = spawnNode(kind, path.join(repoRoot, 'bench/baselines', `${kind}-server.ts`), { PORT: String(port), DIR: dir });
+  await child.waitForLog('listening');
+  return { kind, url: `http://127.0.0.1:${port}`, dir, process: child };
+}

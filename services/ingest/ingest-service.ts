@@ -1,0 +1,78 @@
+/**
+ * Wires an ingest instance from its configuration: Redis connections, the upload store,
+ * the merge queue, the live event hub, metrics, and the Koa app. main.ts runs it; tests
+ * run several in one process around one Redis.
+ */
+import http from 'node:http';
+import { QueueEvents } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Config } from '../shared/config.js';
+import type { Lifecycle } from '../shared/http/health.js';
+import { MERGE_QUEUE, createMergeQueue } from '../shared/merge-job.js';
+import { createRegistry, registerQueueDepth } from '../shared/metrics.js';
+import { createRequestConnection, createWorkerConnection } from '../shared/redis-connection.js';
+import { StorageLayout } from '../shared/storage-layout.js';
+import { queuePrefix } from '../shared/upload-key.js';
+import { UploadStore } from '../shared/upload-store.js';
+import { createWebhookQueue } from '../shared/webhook-job.js';
+import { buildIngestApp } from './app.js';
+import { UploadEventHub } from './events/upload-event-hub.js';
+
+export interface IngestService {
+  server: http.Server;
+  lifecycle: Lifecycle;
+  /** Stops taking requests, lets in-flight ones finish for up to `graceMs`, then closes everything. */
+  close(graceMs: number): Promise<void>;
+}
+
+export async function createIngestService(config: Config, logger: Logger): Promise<IngestService> {
+  const layout = new StorageLayout(config.dataDir);
+  await layout.ensure();
+
+  const redis = createRequestConnection(config.REDIS_URL);
+  // Pub/sub and QueueEvents block on their connections, which must wait for Redis rather than fail.
+  const subscriber = createWorkerConnection(config.REDIS_URL);
+  const queueEventsConnection = createWorkerConnection(config.REDIS_URL);
+  for (const connection of [redis, subscriber, queueEventsConnection]) {
+    connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
+  }
+  const store = new UploadStore({
+    redis,
+    prefix: config.REDIS_PREFIX,
+    idleTtlSeconds: config.UPLOAD_TTL,
+    resultTtlSeconds: config.RESULT_TTL,
+  });
+  const mergeQueue = createMergeQueue(redis, config.REDIS_PREFIX);
+  const webhookQueue = createWebhookQueue(redis, config.REDIS_PREFIX);
+  const queueEvents = new QueueEvents(MERGE_QUEUE, { connection: queueEventsConnection, prefix: queuePrefix(config.REDIS_PREFIX) });
+  const hub = new UploadEventHub(subscriber, queueEvents, store.eventsChannel, logger.child({ module: 'events' }));
+  hub.start().catch((err: unknown) => logger.error({ err }, 'upload events unavailable'));
+
+  const registry = createRegistry('ingest');
+  registerQueueDepth(registry, [mergeQueue]);
+  const lifecycle: Lifecycle = { shuttingDown: false };
+  const app = buildIngestApp({ config, redis, store, mergeQueue, dashboardQueues: [mergeQueue, webhookQueue], hub, layout, registry, lifecycle, logger });
+
+  const server = http.createServer(app.callback());
+  // Slow or stalled clients must not pin a connection forever.
+  server.requestTimeout = 5 * 60_000;
+  server.headersTimeout = 30_000;
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    server,
+    lifecycle,
+    async close(graceMs) {
+      lifecycle.shuttingDown = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await hub.close();
+      const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(deadline);
+      await Promise.all([mergeQueue.close(), webhookQueue.close()]);
+      redis.disconnect();
+      queueEventsConnection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Watching uploads:
+ *   GET /uploads/:id          the upload's state (the id as the client sent it, in the caller's scope)
+ *   GET /uploads/:id/events   server-sent events of that upload, starting with its status
+ *   GET /events               server-sent events of every upload in the caller's scope
+ */
+import Router from '@koa/router';
+import type { Queue } from 'bullmq';
+import type { Context } from 'koa';
+import { ChunkyardError } from '../shared/errors.js';
+import type { MergeJobData, MergeJobResult } from '../shared/merge-job.js';
+import { uploadKeyHash } from '../shared/upload-key.js';
+import type { UploadStore } from '../shared/upload-store.js';
+import { openEventStream } from './events/event-stream.js';
+import type { UploadEventHub } from './events/upload-event-hub.js';
+import { readUploadStatus } from './upload-status.js';
+
+export interface StatusRoutesOptions {
+  store: UploadStore;
+  queue: Queue<MergeJobData, MergeJobResult>;
+  hub: UploadEventHub;
+  /** The scope uploads of this request belong to. */
+  scopeOf: (ctx: Context) => string;
+}
+
+export function statusRoutes({ store, queue, hub, scopeOf }: StatusRoutesOptions): Router {
+  const router = new Router();
+
+  async function statusOf(ctx: Context) {
+    const identifier = String(ctx.params.id);
+    const scope = scopeOf(ctx);
+    const keyHash = uploadKeyHash(scope, identifier);
+    const status = await readUploadStatus(store, queue, keyHash);
+    return { scope, keyHash, status };
+  }
+
+  router.get('/uploads/:id', async function uploadStatus(ctx) {
+    const { status } = await statusOf(ctx);
+    if (!status) throw new ChunkyardError('not_found', 'No upload with this identifier');
+    ctx.body = status;
+  });
+
+  router.get('/uploads/:id/events', async function uploadEvents(ctx) {
+    const { scope, keyHash, status } = await statusOf(ctx);
+    // An upload not started yet can be watched too: its first chunk will be the first event.
+    openEventStream(ctx, hub, { scope, keyHash }, status ? { event: 'status', data: status } : undefined);
+  });
+
+  router.get('/events', async function allUploadEvents(ctx) {
+    openEventStream(ctx, hub, { scope: scopeOf(ctx) });
+  });
+
+  return router;
+}

@@ -1,0 +1,96 @@
+/**
+ * Wires a worker process from its configuration: the merge worker, the webhook worker
+ * (when a URL is configured), and a small HTTP server for /metrics, /healthz and /readyz.
+ */
+import http from 'node:http';
+import { Worker } from 'bullmq';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { Config } from '../shared/config.js';
+import { errorHandler } from '../shared/http/error-handler.js';
+import { healthRoutes, type Lifecycle } from '../shared/http/health.js';
+import { metricsEndpoint } from '../shared/http/metrics-endpoint.js';
+import { requestContext } from '../shared/http/request-context.js';
+import { createMergeQueue } from '../shared/merge-job.js';
+import { createRegistry, registerQueueDepth } from '../shared/metrics.js';
+import { createWorkerConnection } from '../shared/redis-connection.js';
+import { StorageLayout } from '../shared/storage-layout.js';
+import { queuePrefix } from '../shared/upload-key.js';
+import { UploadStore } from '../shared/upload-store.js';
+import { WEBHOOK_QUEUE, createWebhookQueue } from '../shared/webhook-job.js';
+import { createMergeWorker } from './merge-worker.js';
+import { UploadNotifier } from './upload-notifier.js';
+import { createWebhookDelivery } from './webhook-delivery.js';
+import { createWorkerMetrics } from './worker-metrics.js';
+
+export interface WorkerService {
+  server: http.Server;
+  lifecycle: Lifecycle;
+  ready: Promise<void>;
+  /** Stops taking jobs; an active merge may finish for `graceMs`, then is handed back to the queue. */
+  close(graceMs: number): Promise<void>;
+}
+
+export async function createWorkerService(config: Config, logger: Logger): Promise<WorkerService> {
+  const layout = new StorageLayout(config.dataDir);
+  await layout.ensure();
+  const connections = [0, 1, 2].map(() => createWorkerConnection(config.REDIS_URL));
+  for (const connection of connections) connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
+  const [storeConnection, mergeConnection, webhookConnection] = connections as [typeof connections[0], typeof connections[0], typeof connections[0]];
+
+  const store = new UploadStore({
+    redis: storeConnection,
+    prefix: config.REDIS_PREFIX,
+    idleTtlSeconds: config.UPLOAD_TTL,
+    resultTtlSeconds: config.RESULT_TTL,
+  });
+  const webhookQueue = config.WEBHOOK_URL ? createWebhookQueue(storeConnection, config.REDIS_PREFIX) : undefined;
+  const registry = createRegistry('worker');
+  registerQueueDepth(registry, [createMergeQueue(storeConnection, config.REDIS_PREFIX), ...(webhookQueue ? [webhookQueue] : [])]);
+  const shutdown = new AbortController();
+
+  const mergeWorker = createMergeWorker({
+    connection: mergeConnection,
+    store,
+    layout,
+    logger: logger.child({ module: 'merge' }),
+    notifier: new UploadNotifier(store, webhookQueue, config.WEBHOOK_ATTEMPTS),
+    metrics: createWorkerMetrics(registry),
+    shutdownSignal: shutdown.signal,
+    prefix: config.REDIS_PREFIX,
+    concurrency: config.MERGE_CONCURRENCY,
+    lockDurationMs: config.MERGE_LOCK_MS,
+  });
+  const webhookWorker = config.WEBHOOK_URL
+    ? new Worker(WEBHOOK_QUEUE, createWebhookDelivery(config.WEBHOOK_URL, config.WEBHOOK_SECRET), {
+        connection: webhookConnection,
+        prefix: queuePrefix(config.REDIS_PREFIX),
+        concurrency: 4,
+      })
+    : undefined;
+  webhookWorker?.on('failed', (job, err) => logger.warn({ uploadId: job?.data.uploadId, err: err.message, attempt: job?.attemptsMade }, 'webhook delivery failed'));
+
+  const lifecycle: Lifecycle = { shuttingDown: false };
+  const app = new Koa();
+  app.silent = true;
+  app.use(requestContext(logger.child({ module: 'http' })));
+  app.use(errorHandler());
+  app.use(healthRoutes({ redis: storeConnection, tmpDir: layout.tmpDir, lifecycle }));
+  app.use(metricsEndpoint(registry, config.ADMIN_USER, config.ADMIN_PASSWORD));
+  const server = http.createServer(app.callback());
+
+  return {
+    server,
+    lifecycle,
+    ready: mergeWorker.waitUntilReady().then(() => undefined),
+    async close(graceMs) {
+      lifecycle.shuttingDown = true;
+      const handBack = setTimeout(() => shutdown.abort(new Error('shutting down')), graceMs);
+      await Promise.all([mergeWorker.close(), webhookWorker?.close()]);
+      clearTimeout(handBack);
+      await webhookQueue?.close();
+      await new Promise((resolve) => server.close(resolve));
+      for (const connection of connections) connection.disconnect();
+    },
+  };
+}
