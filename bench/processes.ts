@@ -3,7 +3,7 @@
  * each a `node --import tsx` process of its own whose pino/JSON stdout lines we read.
  * Every child is killed when the benchmark exits, fails or is interrupted.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,7 +49,8 @@ export interface NodeProcess {
 }
 
 export function spawnNode(name: string, script: string, env: Record<string, string>, nodeArgs: string[] = [], cwd = repoRoot): NodeProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, script], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -128,18 +129,48 @@ export function spawnNode(name: string, script: string, env: Record<string, stri
   };
 }
 
+/** Where the services and baselines run from. */
+export interface Build {
+  ingest: string;
+  worker: string;
+  /** Directory of plain-server, busboy-server, tus-server (.js or .ts). */
+  baselines: string;
+  runtime: 'compiled' | 'tsx';
+}
+
+function tsc(args: string[]): void {
+  execFileSync(path.join(repoRoot, 'node_modules/.bin/tsc'), args, { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
 /**
- * A copy of the services as they are now (plus package.json, node_modules linked), so a
- * long run measures one version of the code even while the working tree changes.
- * BENCH_SNAPSHOT=0 runs the working tree directly.
+ * By default the services are compiled, as the Docker image runs them (`npm run build`:
+ * plain `node`, no tsx loader thread and esbuild child, which add ~50 MB of RSS), into a
+ * temp folder: a snapshot, so a long run measures one version of the code even while the
+ * working tree changes. The baselines are compiled the same way. BENCH_RUNTIME=tsx runs
+ * everything from the working tree with `node --import tsx` instead.
  */
-export async function serviceRoot(): Promise<string> {
-  if (process.env.BENCH_SNAPSHOT === '0') return repoRoot;
-  const root = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-bench-src-'));
+export async function prepareBuild(): Promise<Build> {
+  if (process.env.BENCH_RUNTIME === 'tsx') {
+    return {
+      ingest: path.join(repoRoot, 'services/ingest/main.ts'),
+      worker: path.join(repoRoot, 'services/worker/main.ts'),
+      baselines: path.join(repoRoot, 'bench/baselines'),
+      runtime: 'tsx',
+    };
+  }
+  const root = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-bench-build-'));
   onCleanup(() => rm(root, { recursive: true, force: true }));
-  await cp(path.join(repoRoot, 'services'), path.join(root, 'services'), { recursive: true });
+  tsc(['-p', 'tsconfig.build.json', '--outDir', path.join(root, 'dist')]);
+  await cp(path.join(repoRoot, 'services/shared/lua'), path.join(root, 'dist/services/shared/lua'), { recursive: true });
+  tsc(['--ignoreConfig', '--outDir', path.join(root, 'baselines'), '--module', 'nodenext', '--moduleResolution', 'nodenext',
+    '--target', 'es2022', '--skipLibCheck', '--types', 'node', '--strict',
+    ...['plain', 'busboy', 'tus'].map((kind) => path.join(repoRoot, 'bench/baselines', `${kind}-server.ts`))]);
   await cp(path.join(repoRoot, 'package.json'), path.join(root, 'package.json'));
-  await cp(path.join(repoRoot, 'tsconfig.json'), path.join(root, 'tsconfig.json'));
   await symlink(path.join(repoRoot, 'node_modules'), path.join(root, 'node_modules'));
-  return root;
+  return {
+    ingest: path.join(root, 'dist/services/ingest/main.js'),
+    worker: path.join(root, 'dist/services/worker/main.js'),
+    baselines: path.join(root, 'baselines'),
+    runtime: 'compiled',
+  };
 }

@@ -14,6 +14,8 @@ export interface RoundTripCount {
   roundTrips: number;
   /** The same, counted from MONITOR lines of client connections (a cross-check). */
   monitorRoundTrips: number;
+  /** Client commands by name, from MONITOR. */
+  topLevel: Record<string, number>;
 }
 
 export class RoundTripCounter {
@@ -21,6 +23,7 @@ export class RoundTripCounter {
   private monitor: Awaited<ReturnType<Redis['monitor']>> | undefined;
   private lua = 0;
   private clients = 0;
+  private topLevel: Record<string, number> = {};
   private ownAddress = '';
 
   constructor(url: string) {
@@ -30,10 +33,16 @@ export class RoundTripCounter {
   async start(): Promise<void> {
     await this.admin.ping();
     this.ownAddress = `${this.admin.stream.localAddress}:${this.admin.stream.localPort}`;
-    this.monitor = await this.admin.duplicate().monitor();
-    this.monitor.on('monitor', (_time: string, _args: string[], source: string) => {
+    this.admin.on('error', () => undefined);
+    this.monitor = await this.admin.monitor();
+    this.monitor.on('error', () => undefined);
+    this.monitor.on('monitor', (_time: string, args: string[], source: string) => {
       if (source === 'lua') this.lua++;
-      else if (source !== this.ownAddress) this.clients++;
+      else if (source !== this.ownAddress) {
+        this.clients++;
+        const name = String(args[0]).toLowerCase();
+        this.topLevel[name] = (this.topLevel[name] ?? 0) + 1;
+      }
     });
   }
 
@@ -41,6 +50,7 @@ export class RoundTripCounter {
     await new Promise((resolve) => setTimeout(resolve, 100));
     this.lua = 0;
     this.clients = 0;
+    this.topLevel = {};
     await this.admin.config('RESETSTAT');
   }
 
@@ -56,7 +66,7 @@ export class RoundTripCounter {
       if (commandstats[own]! <= 0) delete commandstats[own];
     }
     const total = Object.values(commandstats).reduce((sum, calls) => sum + calls, 0);
-    return { commandstats, commandstatsTotal: total, insideScripts: this.lua, roundTrips: total - this.lua, monitorRoundTrips: this.clients };
+    return { commandstats, commandstatsTotal: total, insideScripts: this.lua, roundTrips: total - this.lua, monitorRoundTrips: this.clients, topLevel: { ...this.topLevel } };
   }
 
   async stop(): Promise<void> {

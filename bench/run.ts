@@ -6,7 +6,8 @@
  *   BENCH_REPS=n       repetitions; BENCH_MEMORY=0|1 the memory run; BENCH_MEMORY_GIB=4
  *   BENCH_INGESTS=n    ingest instances behind the round-robin client (default 1)
  *   BENCH_PROFILE=dir  run ingest and worker with --cpu-prof, profiles into dir
- *   BENCH_SNAPSHOT=0   run services/ from the working tree instead of a copy taken at start
+ *   BENCH_RUNTIME=tsx  run services and baselines from source with tsx (default: compiled,
+ *                      like the Docker image, into a temp folder: a snapshot of the tree)
  *
  * Prints progress on stderr, then the markdown report and one JSON line on stdout.
  */
@@ -22,7 +23,7 @@ import { startRedisServer } from '../test/helpers/redis-server.js';
 import { ChunkSource } from './chunk-source.js';
 import type { BodyKind } from './load-client.js';
 import { baselineRun, chunkyardRun, memoryRun, mergeRun, roundTripRun, tusRun, type RunSample, type Shape } from './phases.js';
-import { cleanupAll, onCleanup, repoRoot, serviceRoot } from './processes.js';
+import { cleanupAll, onCleanup, prepareBuild, repoRoot } from './processes.js';
 import { RoundTripCounter } from './redis-roundtrips.js';
 import { buildReport, ceilingOf, runKey, type Results, type SystemName } from './report.js';
 import { MiB, fmt } from './stats.js';
@@ -79,13 +80,13 @@ async function main(): Promise<void> {
   const admin = new Redis(redis.url, { maxRetriesPerRequest: null });
   onCleanup(async () => admin.disconnect());
   const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))![1]);
-  const root = await serviceRoot();
-  log(`mode ${mode}, ${reps} repetitions, services from ${root}, scratch ${scratch}`);
+  const build = await prepareBuild();
+  log(`mode ${mode}, ${reps} repetitions, services ${build.runtime} (${build.ingest}), scratch ${scratch}`);
 
   const nodeArgs = (name: string) => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, name)}`] : []);
   const start = (prefix: string, fsync: boolean) =>
     startChunkyard({
-      root, redisUrl: redis.url, prefix, dataDir: path.join(scratch, prefix), fsync, ingests: ingestCount,
+      build, redisUrl: redis.url, prefix, dataDir: path.join(scratch, prefix), fsync, ingests: ingestCount,
       ingestNodeArgs: nodeArgs(`ingest-${prefix}`), workerNodeArgs: nodeArgs(`worker-${prefix}`),
     });
   const withFsync = await start('cya', true);
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
     environment: {
       commit: git(['rev-parse', '--short', 'HEAD']) + (git(['status', '--porcelain', 'services']) ? ' (services/ modified)' : ''),
       node: process.version, cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), redis: (await admin.info('server')).match(/redis_version:(\S+)/)?.[1] ?? '?',
-      ingests: ingestCount, chunk: `${CHUNK / MiB} MiB`,
+      ingests: ingestCount, chunk: `${CHUNK / MiB} MiB`, runtime: build.runtime,
     },
   };
   const source = new ChunkSource(CHUNK);
@@ -124,9 +125,9 @@ async function main(): Promise<void> {
   await noFsync.startWorker();
   await withFsync.waitMerged(roundTripUploads);
 
-  const plain = await startBaseline('plain', path.join(scratch, 'plain'));
-  const busboy = await startBaseline('busboy', path.join(scratch, 'busboy'));
-  const tus = await startBaseline('tus', path.join(scratch, 'tus'));
+  const plain = await startBaseline(build, 'plain', path.join(scratch, 'plain'));
+  const busboy = await startBaseline(build, 'busboy', path.join(scratch, 'busboy'));
+  const tus = await startBaseline(build, 'tus', path.join(scratch, 'tus'));
   const queue = new Queue(MERGE_QUEUE, { connection: admin, prefix: queuePrefix('cya') });
   onCleanup(() => queue.close());
 
@@ -193,4 +194,6 @@ try {
   process.exitCode = 1;
 } finally {
   await cleanupAll();
+  // Nothing of ours is left running; do not wait on a stray timer or socket.
+  process.exit();
 }

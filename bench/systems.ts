@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { freePort } from '../test/helpers/redis-server.js';
-import { repoRoot, spawnNode, type LogLine, type NodeProcess } from './processes.js';
+import { spawnNode, type Build, type LogLine, type NodeProcess } from './processes.js';
 
 export interface MergedLine {
   uploadId: string;
@@ -18,7 +18,7 @@ export interface MergedLine {
 }
 
 export interface ChunkyardOptions {
-  root: string;
+  build: Build;
   redisUrl: string;
   prefix: string;
   dataDir: string;
@@ -63,10 +63,10 @@ export async function startChunkyard(options: ChunkyardOptions): Promise<Chunkya
   const urls: string[] = [];
   for (let i = 0; i < (options.ingests ?? 1); i++) {
     const port = await freePort();
-    const ingest = spawnNode(`ingest-${options.prefix}-${i}`, path.join(options.root, 'services/ingest/main.ts'), {
+    const ingest = spawnNode(`ingest-${options.prefix}-${i}`, options.build.ingest, {
       ...chunkyardEnv(options),
       PORT: String(port),
-    }, options.ingestNodeArgs, options.root);
+    }, options.ingestNodeArgs);
     ingests.push(ingest);
     await ingest.waitForLog('ingest listening');
     urls.push(`http://127.0.0.1:${port}`);
@@ -78,11 +78,11 @@ export async function startChunkyard(options: ChunkyardOptions): Promise<Chunkya
     ingests,
     worker: undefined,
     async startWorker() {
-      const worker = spawnNode(`worker-${options.prefix}`, path.join(options.root, 'services/worker/main.ts'), {
+      const worker = spawnNode(`worker-${options.prefix}`, options.build.worker, {
         ...chunkyardEnv(options),
         // The worker's own HTTP port, where the services have one (metrics, health).
         WORKER_PORT: String(await freePort()),
-      }, options.workerNodeArgs, options.root);
+      }, options.workerNodeArgs);
       worker.onLog((line: LogLine) => {
         if (line.msg === 'merged' && typeof line.uploadId === 'string') {
           merged.set(line.uploadId, {
@@ -140,10 +140,10 @@ export interface Baseline {
   process: NodeProcess;
 }
 
-export async function startBaseline(kind: BaselineKind, dir: string): Promise<Baseline> {
+export async function startBaseline(build: Build, kind: BaselineKind, dir: string): Promise<Baseline> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
-  const child = spawnNode(kind, path.join(repoRoot, 'bench/baselines', `${kind}-server.ts`), { PORT: String(port), DIR: dir });
+  const child = spawnNode(kind, path.join(build.baselines, `${kind}-server.${build.runtime === 'tsx' ? 'ts' : 'js'}`), { PORT: String(port), DIR: dir });
   await child.waitForLog('listening');
   return { kind, url: `http://127.0.0.1:${port}`, dir, process: child };
 }

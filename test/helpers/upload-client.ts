@@ -23,6 +23,11 @@ export interface UploadOptions {
   prefix?: 'resumable' | 'flow';
   /** Chunk i goes to urls[i % urls.length], like a round-robin load balancer. */
   urls: string[];
+  /**
+   * Retry like resumable.js: after a network error or a status other than 200, 400 and
+   * 415, send the chunk again (to the next URL, as a load balancer would), this many times.
+   */
+  retries?: number;
 }
 
 export interface ChunkSpec {
@@ -120,11 +125,22 @@ export async function uploadFile(file: Buffer, options: UploadOptions): Promise<
 
   const responses: ChunkResponse[] = [];
   let next = 0;
+  async function send(index: number, chunk: ChunkSpec): Promise<ChunkResponse> {
+    for (let attempt = 0; ; attempt++) {
+      const url = options.urls[(index + attempt) % options.urls.length]!;
+      const outcome = await sendChunk(url, file, chunk, options).catch((err: Error) => err);
+      const permanent = !(outcome instanceof Error) && [200, 400, 415].includes(outcome.status);
+      if (permanent || attempt >= (options.retries ?? 0)) {
+        if (outcome instanceof Error) throw outcome;
+        return outcome;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
   async function lane() {
     while (next < chunks.length) {
       const index = next++;
-      const chunk = chunks[index]!;
-      responses.push(await sendChunk(options.urls[index % options.urls.length]!, file, chunk, options));
+      responses.push(await send(index, chunks[index]!));
     }
   }
   await Promise.all(Array.from({ length: options.concurrency ?? 1 }, lane));
