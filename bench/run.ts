@@ -78,6 +78,7 @@ async function main(): Promise<void> {
   const redis = await startRedisServer();
   onCleanup(() => redis.stop());
   const admin = new Redis(redis.url, { maxRetriesPerRequest: null });
+  admin.on('error', () => undefined);
   onCleanup(async () => admin.disconnect());
   const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))![1]);
   const build = await prepareBuild();
