@@ -2,7 +2,7 @@
  * Builds the ingest Koa app from its dependencies. It never listens: main.ts does, and
  * tests mount it on a server of their own around a real Redis.
  */
-import Koa, { type Context } from 'koa';
+import Koa from 'koa';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -19,10 +19,12 @@ import { ChunkIntake } from './chunk-intake.js';
 import type { UploadEventHub } from './events/upload-event-hub.js';
 import { createIngestMetrics } from './ingest-metrics.js';
 import { MergeEnqueuer } from './merge-enqueuer.js';
+import { corsPolicy } from '../shared/http/cors.js';
 import { errorHandler } from '../shared/http/error-handler.js';
 import { metricsEndpoint } from '../shared/http/metrics-endpoint.js';
 import { requestContext } from '../shared/http/request-context.js';
 import { statusRoutes } from './status-routes.js';
+import { createAccessResolver } from './upload-access.js';
 import { uploadRoutes } from './upload-routes.js';
 
 export interface IngestDependencies {
@@ -47,9 +49,10 @@ export function buildIngestApp(deps: IngestDependencies): Koa {
   app.silent = true;
 
   const metrics = createIngestMetrics(deps.registry);
-  const scopeOf = (_ctx: Context) => config.UPLOAD_NAMESPACE;
+  const accessOf = createAccessResolver({ namespace: config.UPLOAD_NAMESPACE, tokenSecret: config.UPLOAD_TOKEN_SECRET });
+  const files = new ChunkFiles(layout, config.CHUNK_FSYNC);
   const intake = new ChunkIntake(
-    new ChunkFiles(layout, config.CHUNK_FSYNC),
+    files,
     store,
     new MergeEnqueuer(mergeQueue, store, config.MERGE_ATTEMPTS),
     logger.child({ module: 'intake' }),
@@ -59,14 +62,16 @@ export function buildIngestApp(deps: IngestDependencies): Koa {
     store,
     metrics,
     limits: { maxFileSize: config.MAX_FILE_SIZE, maxChunkSize: config.MAX_CHUNK_SIZE, maxChunks: config.MAX_CHUNKS },
-    scopeOf,
+    accessOf,
     tmpDir: layout.tmpDir,
   });
-  const statuses = statusRoutes({ store, queue: mergeQueue, hub, scopeOf });
+  const statuses = statusRoutes({ store, queue: mergeQueue, hub, files, accessOf });
 
   app.use(requestContext(logger.child({ module: 'http' })));
   app.use(metrics.middleware);
   app.use(errorHandler());
+  const cors = corsPolicy(config.CORS_ORIGINS, config.CORS_CREDENTIALS);
+  if (cors) app.use(cors);
   app.use(healthRoutes({ redis: deps.redis, tmpDir: layout.tmpDir, lifecycle }));
   app.use(metricsEndpoint(deps.registry, config.ADMIN_USER, config.ADMIN_PASSWORD));
   app.use(queueDashboard({ queues: deps.dashboardQueues, user: config.ADMIN_USER, password: config.ADMIN_PASSWORD }));

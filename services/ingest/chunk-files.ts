@@ -33,6 +33,11 @@ export class ChunkFiles {
     }
   }
 
+  /** Removes every chunk file of an upload (after it was cancelled). */
+  async removeAll(keyHash: string): Promise<void> {
+    await rm(this.layout.chunkDir(keyHash), { recursive: true, force: true, maxRetries: 3 });
+  }
+
   /** Removes a placed chunk Redis did not count, and its folder when that leaves it empty. */
   async discard(keyHash: string, chunkFile: string): Promise<void> {
     await rm(this.layout.chunkPath(keyHash, chunkFile), { force: true });

@@ -58,7 +58,7 @@ export class ChunkIntake {
         relativePath: fields.relativePath,
         type: fields.type,
         identifier: fields.identifier,
-        namespace: request.namespace,
+        scope: request.scope,
       },
     });
 
@@ -87,6 +87,8 @@ export class ChunkIntake {
         throw new ChunkyardError('chunk_size_mismatch', `Chunk ${chunkNumber} has a size that contradicts the earlier chunks of this upload`);
       case 'failed':
         throw new ChunkyardError('upload_failed');
+      case 'cancelled':
+        throw new ChunkyardError('upload_cancelled');
       default:
     }
   }

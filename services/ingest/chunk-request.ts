@@ -15,7 +15,7 @@ export interface ChunkLimits {
 
 export interface ChunkRequest {
   fields: ChunkFields;
-  namespace: string;
+  scope: string;
   keyHash: string;
   geometry: Geometry;
   /** The rounding modes (chunk-geometry.ts) in which this chunk has exactly its declared size. */
@@ -26,7 +26,7 @@ export interface ChunkRequest {
   fingerprint: string;
 }
 
-export function parseChunkRequest(sources: RawFields[], limits: ChunkLimits, namespace: string): ChunkRequest {
+export function parseChunkRequest(sources: RawFields[], limits: ChunkLimits, scope: string): ChunkRequest {
   const fields = readChunkFields(sources);
   const geometry = { totalSize: fields.totalSize, chunkSize: fields.chunkSize };
 
@@ -56,8 +56,8 @@ export function parseChunkRequest(sources: RawFields[], limits: ChunkLimits, nam
   }
   return {
     fields,
-    namespace,
-    keyHash: uploadKeyHash(namespace, fields.identifier),
+    scope,
+    keyHash: uploadKeyHash(scope, fields.identifier),
     geometry,
     modeMask,
     floorCount,

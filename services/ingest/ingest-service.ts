@@ -53,11 +53,19 @@ export async function createIngestService(config: Config, logger: Logger): Promi
   const lifecycle: Lifecycle = { shuttingDown: false };
   const app = buildIngestApp({ config, redis, store, mergeQueue, dashboardQueues: [mergeQueue, webhookQueue], hub, layout, registry, lifecycle, logger });
 
-  const server = http.createServer(app.callback());
-  // Slow or stalled clients must not pin a connection forever.
-  server.requestTimeout = 5 * 60_000;
-  server.headersTimeout = 30_000;
-  server.keepAliveTimeout = 65_000;
+  // Slow or stalled clients (slowloris) must not pin connections: headers, the whole
+  // request, and any silence mid-request each have a limit. Node checks the first two
+  // every connectionsCheckingInterval, so that follows the smaller limit.
+  const server = http.createServer(
+    {
+      headersTimeout: config.HEADERS_TIMEOUT_MS,
+      requestTimeout: config.REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(config.HEADERS_TIMEOUT_MS, 30_000) / 2,
+      keepAliveTimeout: 65_000,
+    },
+    app.callback(),
+  );
+  server.timeout = config.IDLE_TIMEOUT_MS;
 
   return {
     server,

@@ -3,6 +3,7 @@
  *   GET /uploads/:id          the upload's state (the id as the client sent it, in the caller's scope)
  *   GET /uploads/:id/events   server-sent events of that upload, starting with its status
  *   GET /events               server-sent events of every upload in the caller's scope
+ *   DELETE /uploads/:id       cancel an upload in progress: its chunks and state go, later chunks get 404
  */
 import Router from '@koa/router';
 import type { Queue } from 'bullmq';
@@ -11,25 +12,30 @@ import { ChunkyardError } from '../shared/errors.js';
 import type { MergeJobData, MergeJobResult } from '../shared/merge-job.js';
 import { uploadKeyHash } from '../shared/upload-key.js';
 import type { UploadStore } from '../shared/upload-store.js';
+import type { ChunkFiles } from './chunk-files.js';
 import { openEventStream } from './events/event-stream.js';
 import type { UploadEventHub } from './events/upload-event-hub.js';
+import type { AccessResolver } from './upload-access.js';
 import { readUploadStatus } from './upload-status.js';
 
 export interface StatusRoutesOptions {
   store: UploadStore;
   queue: Queue<MergeJobData, MergeJobResult>;
   hub: UploadEventHub;
-  /** The scope uploads of this request belong to. */
-  scopeOf: (ctx: Context) => string;
+  files: ChunkFiles;
+  accessOf: AccessResolver;
 }
 
-export function statusRoutes({ store, queue, hub, scopeOf }: StatusRoutesOptions): Router {
+export function statusRoutes({ store, queue, hub, files, accessOf }: StatusRoutesOptions): Router {
   const router = new Router();
 
+  async function keyOf(ctx: Context) {
+    const { scope } = await accessOf(ctx);
+    return { scope, keyHash: uploadKeyHash(scope, String(ctx.params.id)) };
+  }
+
   async function statusOf(ctx: Context) {
-    const identifier = String(ctx.params.id);
-    const scope = scopeOf(ctx);
-    const keyHash = uploadKeyHash(scope, identifier);
+    const { scope, keyHash } = await keyOf(ctx);
     const status = await readUploadStatus(store, queue, keyHash);
     return { scope, keyHash, status };
   }
@@ -47,7 +53,16 @@ export function statusRoutes({ store, queue, hub, scopeOf }: StatusRoutesOptions
   });
 
   router.get('/events', async function allUploadEvents(ctx) {
-    openEventStream(ctx, hub, { scope: scopeOf(ctx) });
+    openEventStream(ctx, hub, { scope: (await accessOf(ctx)).scope });
+  });
+
+  router.delete('/uploads/:id', async function cancelUpload(ctx) {
+    const { keyHash } = await keyOf(ctx);
+    const outcome = await store.cancel(keyHash);
+    if (outcome === 'missing') throw new ChunkyardError('not_found', 'No upload with this identifier');
+    if (outcome === 'complete') throw new ChunkyardError('upload_complete', 'The upload is complete; there is nothing to cancel');
+    await files.removeAll(keyHash);
+    ctx.body = { identifier: String(ctx.params.id), state: 'cancelled' };
   });
 
   return router;

@@ -20,6 +20,7 @@ import {
 import type { RawFields } from './chunk-fields.js';
 import type { ChunkIntake } from './chunk-intake.js';
 import type { IngestMetrics } from './ingest-metrics.js';
+import type { AccessResolver } from './upload-access.js';
 import { parseChunkRequest, type ChunkLimits } from './chunk-request.js';
 
 export interface UploadRoutesOptions {
@@ -27,19 +28,25 @@ export interface UploadRoutesOptions {
   store: UploadStore;
   metrics: IngestMetrics;
   limits: ChunkLimits;
-  /** The scope uploads of this request belong to. */
-  scopeOf: (ctx: Context) => string;
+  accessOf: AccessResolver;
   tmpDir: string;
 }
 
-export function uploadRoutes({ intake, store, metrics, limits, scopeOf, tmpDir }: UploadRoutesOptions): Router {
+export function uploadRoutes({ intake, store, metrics, limits, accessOf, tmpDir }: UploadRoutesOptions): Router {
   const router = new Router();
+  /** Reads the chunk fields within the caller's scope and size allowance. */
+  async function parse(ctx: Context, sources: RawFields[], bodyFields?: RawFields) {
+    const access = await accessOf(ctx, bodyFields);
+    const maxFileSize = Math.min(limits.maxFileSize, access.maxFileSize ?? Number.POSITIVE_INFINITY);
+    return parseChunkRequest(sources, { ...limits, maxFileSize }, access.scope);
+  }
 
   router.get('/upload', async function testChunk(ctx) {
-    const request = parseChunkRequest([ctx.query], limits, scopeOf(ctx));
+    const request = await parse(ctx, [ctx.query]);
     const status = await store.chunkStatus(request.keyHash, request.fields.chunkNumber, request.fingerprint);
     if (status === 'conflict') throw new ChunkyardError('upload_conflict');
     if (status === 'failed') throw new ChunkyardError('upload_failed');
+    if (status === 'cancelled') throw new ChunkyardError('upload_cancelled');
     if (status === 'present') ctx.body = { stored: true, chunkNumber: request.fields.chunkNumber };
     else ctx.status = 204;
   });
@@ -49,17 +56,17 @@ export function uploadRoutes({ intake, store, metrics, limits, scopeOf, tmpDir }
       throw new ChunkyardError('unsupported_media_type', `Content-Type ${ctx.get('content-type')} is not a chunk body; send multipart/form-data or the raw bytes`);
     }
     try {
-      const parse = (sources: RawFields[]) => parseChunkRequest(sources, limits, scopeOf(ctx));
       let received: ReceivedChunk;
       let request;
       if (isMultipart(ctx)) {
-        request = parse([(ctx.request.body as RawFields | undefined) ?? {}, ctx.query]);
+        const body = (ctx.request.body as RawFields | undefined) ?? {};
+        request = await parse(ctx, [body, ctx.query], body);
         received = takeMultipartFile(ctx);
         if (received.size !== request.fields.currentChunkSize) {
           throw new ChunkyardError('chunk_size_mismatch', `The file part has ${received.size} bytes but CurrentChunkSize says ${request.fields.currentChunkSize}`);
         }
       } else {
-        request = parse([ctx.query]);
+        request = await parse(ctx, [ctx.query]);
         received = await receiveRawChunk(ctx, tmpDir, request.fields.currentChunkSize);
       }
       const stored = await intake.accept(request, received.tempPath);

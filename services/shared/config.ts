@@ -78,8 +78,31 @@ export const settings = {
     'default',
     'Scope of upload identifiers: two uploads with the same identifier in one namespace are one upload.',
   ),
-  UPLOAD_TTL: setting(wholeNumber(60), '86400', 'Seconds an upload may go without a chunk before its state expires.'),
-  RESULT_TTL: setting(wholeNumber(60), '604800', 'Seconds the record of a completed or failed upload is kept.'),
+  UPLOAD_TOKEN_SECRET: setting(
+    z.string().refine((s) => s === '' || s.length >= 32, 'must be empty or at least 32 characters'),
+    '',
+    'HS256 key of upload tokens (JWTs your backend issues). When set, every upload request needs one, and uploads are scoped per token subject.',
+  ),
+  UPLOAD_TTL: setting(
+    wholeNumber(1),
+    '86400',
+    'Seconds an upload may go without a chunk before it is abandoned: its state expires and the sweep removes its files.',
+  ),
+  RESULT_TTL: setting(wholeNumber(1), '604800', 'Seconds the record of a completed, failed or cancelled upload is kept.'),
+  SWEEP_INTERVAL_MS: setting(
+    wholeNumber(100),
+    '600000',
+    'How often the worker sweeps abandoned chunk folders and stale temp files (a BullMQ job scheduler).',
+  ),
+  CORS_ORIGINS: setting(
+    z.string().refine((s) => s.split(',').every((o) => o.trim() === '' || o.trim() === '*' || /^https?:\/\/[^/\s]+$/.test(o.trim())), 'expected comma-separated origins such as https://app.example.com'),
+    '',
+    'Origins allowed to upload from a browser (comma-separated, or `*`); empty: same origin only.',
+  ),
+  CORS_CREDENTIALS: setting(flag(), 'false', 'Allow cookies and credentials on cross-origin requests (`withCredentials`); needs explicit origins.'),
+  HEADERS_TIMEOUT_MS: setting(wholeNumber(1000), '30000', 'Time a client has to send its request headers.'),
+  REQUEST_TIMEOUT_MS: setting(wholeNumber(1000), '300000', 'Time a client has to send a whole request, body included.'),
+  IDLE_TIMEOUT_MS: setting(wholeNumber(1000), '60000', 'A connection that sends nothing for this long mid-request is closed.'),
   CHUNK_FSYNC: setting(flag(), 'true', 'fsync each chunk before it is counted, so a power cut cannot lose it.'),
   MERGE_CONCURRENCY: setting(wholeNumber(1, 64), '2', 'Merge jobs one worker process runs at once.'),
   MERGE_ATTEMPTS: setting(wholeNumber(1, 100), '5', 'Tries of a merge job before the upload is marked failed.'),
@@ -134,6 +157,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = values as Parsed;
   if (problems.length === 0 && parsed.MAX_CHUNK_SIZE > parsed.MAX_FILE_SIZE) {
     problems.push('MAX_CHUNK_SIZE: must not exceed MAX_FILE_SIZE');
+  }
+  if (problems.length === 0 && parsed.CORS_CREDENTIALS && parsed.CORS_ORIGINS.split(',').some((o) => o.trim() === '*')) {
+    problems.push('CORS_CREDENTIALS: needs explicit CORS_ORIGINS, not *');
   }
   if (problems.length === 0 && parsed.WEBHOOK_URL !== '' && parsed.WEBHOOK_SECRET.length < 16) {
     problems.push('WEBHOOK_SECRET: must be at least 16 characters when WEBHOOK_URL is set');

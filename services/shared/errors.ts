@@ -18,8 +18,13 @@ export const errorTable = {
   malformed_body: { status: 400, message: 'The request body could not be read' },
   unsupported_media_type: { status: 415, message: 'The request body type is not accepted' },
   unauthorized: { status: 401, message: 'Credentials are required' },
+  token_required: { status: 401, message: 'An upload token is required' },
+  invalid_token: { status: 401, message: 'The upload token is invalid or expired' },
   forbidden: { status: 403, message: 'Not allowed' },
   not_found: { status: 404, message: 'Not found' },
+  // 404 is the one status that stops both libraries' chunk POSTs (../shared/PROTOCOL.md).
+  upload_cancelled: { status: 404, message: 'The upload was cancelled' },
+  upload_complete: { status: 409, message: 'The upload is already complete' },
   method_not_allowed: { status: 405, message: 'Method not allowed' },
   service_unavailable: { status: 503, message: 'The service is temporarily unavailable; retry' },
   insufficient_storage: { status: 507, message: 'The server is out of storage; retry later' },

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 
 /**
- * An upload is named by the client's identifier within a namespace. Identifiers are
- * hostile and not unique (../shared/PROTOCOL.md), so nothing is ever named after one
- * directly: storage and Redis keys use this hash of (namespace, identifier).
+ * An upload is named by the client's identifier within a scope: the operator's namespace,
+ * or the subject of an upload token. Identifiers are hostile and not unique
+ * (../shared/PROTOCOL.md), so nothing is ever named after one directly: storage and
+ * Redis keys use this hash of (scope, identifier).
  */
-export function uploadKeyHash(namespace: string, identifier: string): string {
-  return createHash('sha256').update(namespace).update('\0').update(identifier).digest('hex').slice(0, 32);
+export function uploadKeyHash(scope: string, identifier: string): string {
+  return createHash('sha256').update(scope).update('\0').update(identifier).digest('hex').slice(0, 32);
 }
 
 /** Redis key names of one upload. The `{hash}` tag keeps them in one Redis Cluster slot. */

@@ -14,6 +14,7 @@ const SCRIPTS = {
   beginMerge: 2,
   finishMerge: 1,
   markFailed: 1,
+  cancelUpload: 2,
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -60,11 +61,12 @@ export interface NewChunk {
     relativePath: string;
     type: string;
     identifier: string;
-    namespace: string;
+    /** Whose upload it is: the namespace or the token subject (upload-access.ts). */
+    scope: string;
   };
 }
 
-export type RecordOutcome = 'stored' | 'duplicate' | 'completed' | 'enqueue' | 'done' | 'conflict' | 'geometry' | 'failed';
+export type RecordOutcome = 'stored' | 'duplicate' | 'completed' | 'enqueue' | 'done' | 'conflict' | 'geometry' | 'failed' | 'cancelled';
 
 export interface RecordResult {
   outcome: RecordOutcome;
@@ -74,7 +76,7 @@ export interface RecordResult {
   total: number | undefined;
 }
 
-export type ChunkStatus = 'present' | 'absent' | 'conflict' | 'failed';
+export type ChunkStatus = 'present' | 'absent' | 'conflict' | 'failed' | 'cancelled';
 export type BeginMergeOutcome = 'merge' | 'complete' | 'failed' | 'stale' | 'missing' | 'receiving';
 
 /** An upload's Redis hash, parsed. */
@@ -89,7 +91,7 @@ export interface UploadRecord {
   relativePath: string;
   type: string;
   identifier: string;
-  namespace: string;
+  scope: string;
   createdAt: number;
   path?: string;
   size?: number;
@@ -132,7 +134,7 @@ export class UploadStore {
     const m = chunk.metadata;
     const reply = (await this.call('recordChunk', chunk.keyHash, meta, chunks, chunk.chunkNumber, chunk.chunkFile, chunk.modeMask,
       chunk.fingerprint, chunk.candidateUploadId, this.now(), this.options.idleTtlSeconds, chunk.floorCount,
-      chunk.ceilCount, m.totalSize, m.chunkSize, m.filename, m.relativePath, m.type, m.identifier, m.namespace,
+      chunk.ceilCount, m.totalSize, m.chunkSize, m.filename, m.relativePath, m.type, m.identifier, m.scope,
       this.options.resultTtlSeconds)) as [RecordOutcome, string, number, number];
     const [outcome, uploadId, received, total] = reply;
     return { outcome, uploadId, received, total: total > 0 ? total : undefined };
@@ -162,6 +164,11 @@ export class UploadStore {
     const reply = await this.call('markFailed', keyHash, this.keys(keyHash).meta, uploadId, reason, this.now(),
       this.options.resultTtlSeconds);
     return reply === 1;
+  }
+
+  async cancel(keyHash: string): Promise<'cancelled' | 'missing' | 'complete'> {
+    const { meta, chunks } = this.keys(keyHash);
+    return (await this.call('cancelUpload', keyHash, meta, chunks, this.now(), this.options.resultTtlSeconds)) as 'cancelled' | 'missing' | 'complete';
   }
 
   async readUpload(keyHash: string): Promise<UploadRecord | undefined> {
@@ -206,7 +213,7 @@ function parseUploadRecord(hash: Record<string, string>): UploadRecord {
     relativePath: hash.relativePath ?? '',
     type: hash.type ?? '',
     identifier: hash.identifier ?? '',
-    namespace: hash.namespace ?? '',
+    scope: hash.scope ?? '',
     createdAt: Number(hash.createdAt),
     path: hash.path,
     size: numberOrUndefined(hash.size),

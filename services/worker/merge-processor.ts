@@ -101,7 +101,7 @@ export function createMergeProcessor({ store, layout, logger, notifier, onMerged
       bytes,
       uploadId: upload.uploadId,
       keyHash: data.keyHash,
-      scope: upload.namespace,
+      scope: upload.scope,
       identifier: upload.identifier,
     });
     let output;
@@ -132,7 +132,13 @@ export function createMergeProcessor({ store, layout, logger, notifier, onMerged
     await fsyncDirectory(dir);
     const result = { path: layout.relative(destination), size: output.size, sha256: output.sha256 };
     if (!(await store.finishMerge(data.keyHash, data.uploadId, result))) {
-      log.warn('upload changed state during the merge; result not recorded');
+      // Cancelled while merging (DELETE /uploads/:id): what was published must go too.
+      const now = await store.readUpload(data.keyHash);
+      if (now?.uploadId === data.uploadId && now.state === 'cancelled') {
+        await rm(dir, { recursive: true, force: true });
+        await deleteChunks(data.keyHash);
+      }
+      log.warn({ state: now?.state }, 'upload changed state during the merge; result discarded');
       return undefined;
     }
     await deleteChunks(data.keyHash);

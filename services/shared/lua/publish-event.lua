@@ -6,7 +6,7 @@
 local EVENTS_CHANNEL, KEY_HASH = ARGV[#ARGV - 1], ARGV[#ARGV]
 
 local function publishEvent(meta, event)
-  local who = redis.call('HMGET', meta, 'namespace', 'identifier', 'uploadId')
+  local who = redis.call('HMGET', meta, 'scope', 'identifier', 'uploadId')
   event.scope, event.identifier, event.uploadId, event.keyHash = who[1], who[2], who[3], KEY_HASH
   redis.call('PUBLISH', EVENTS_CHANNEL, cjson.encode(event))
 end

@@ -9,11 +9,11 @@
         4 fingerprint       5 candidate upload id 6 now (ms)
         7 idle TTL (s)      8 chunk count, floor  9 chunk count, ceil
         10..16 metadata kept from the first chunk: totalSize, chunkSize, filename,
-               relativePath, type, identifier, namespace
+               relativePath, type, identifier, scope
         17 TTL (s) once complete: long enough for the merge to wait out a worker outage
 
   Returns { outcome, upload id, chunks received, chunk count or -1 while unsettled }
-  outcome: stored | duplicate | completed | enqueue | done | conflict | geometry | failed
+  outcome: stored | duplicate | completed | enqueue | done | conflict | geometry | failed | cancelled
 ]]
 local meta, chunks = KEYS[1], KEYS[2]
 local chunkNumber, chunkFile, fits = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -30,7 +30,7 @@ if not state then
     'modeMask', 3, 'received', 0, 'floorCount', ARGV[8], 'ceilCount', ARGV[9],
     'totalSize', ARGV[10], 'chunkSize', ARGV[11], 'filename', ARGV[12],
     'relativePath', ARGV[13], 'type', ARGV[14], 'identifier', ARGV[15],
-    'namespace', ARGV[16], 'createdAt', now, 'updatedAt', now)
+    'scope', ARGV[16], 'createdAt', now, 'updatedAt', now)
   current[4], current[5] = '3', '0'
 elseif current[3] ~= fingerprint then
   return { 'conflict', uploadId, tonumber(current[5]), -1 }
@@ -40,7 +40,7 @@ if state ~= 'receiving' then
   -- A crash between completion and enqueue leaves "completing": whoever sees it
   -- enqueues again, which is harmless because the merge job id is deterministic.
   if state == 'completing' then return { 'enqueue', uploadId, tonumber(current[5]), -1 } end
-  if state == 'failed' or state == 'cancelled' then return { 'failed', uploadId, tonumber(current[5]), -1 } end
+  if state == 'failed' or state == 'cancelled' then return { state, uploadId, tonumber(current[5]), -1 } end
   return { 'done', uploadId, tonumber(current[5]), -1 }
 end
 

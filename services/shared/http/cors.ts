@@ -1,0 +1,27 @@
+import cors from '@koa/cors';
+import type { Middleware } from 'koa';
+
+/**
+ * Cross-origin uploads (../shared/PROTOCOL.md, "Cross-origin"): both libraries listen to
+ * upload progress, so every chunk POST from another origin is preflighted. Only the
+ * configured origins get CORS headers; with credentials the exact origin is echoed.
+ * With none configured nothing is added: same origin only.
+ */
+export function corsPolicy(originsSetting: string, credentials: boolean): Middleware | undefined {
+  const origins = originsSetting.split(',').map((o) => o.trim()).filter(Boolean);
+  if (origins.length === 0) return undefined;
+  const anyOrigin = origins.includes('*');
+  const allowed = new Set(origins);
+  return cors({
+    origin: (ctx) => {
+      const origin = ctx.get('origin');
+      if (anyOrigin && !credentials) return '*';
+      return allowed.has(origin) || anyOrigin ? origin : '';
+    },
+    credentials,
+    allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowHeaders: ['Authorization', 'Content-Type', 'X-Upload-Token', 'X-Request-Id', 'X-Requested-With', 'Cache-Control'],
+    exposeHeaders: ['X-Request-Id'],
+    maxAge: 600,
+  });
+}
