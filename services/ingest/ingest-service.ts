@@ -8,6 +8,7 @@ import { QueueEvents } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../shared/config.js';
 import type { Lifecycle } from '../shared/http/health.js';
+import { createMaintenanceQueue } from '../shared/maintenance-job.js';
 import { MERGE_QUEUE, createMergeQueue } from '../shared/merge-job.js';
 import { createRegistry, registerQueueDepth } from '../shared/metrics.js';
 import { createRequestConnection, createWorkerConnection } from '../shared/redis-connection.js';
@@ -44,6 +45,7 @@ export async function createIngestService(config: Config, logger: Logger): Promi
   });
   const mergeQueue = createMergeQueue(redis, config.REDIS_PREFIX);
   const webhookQueue = createWebhookQueue(redis, config.REDIS_PREFIX);
+  const maintenanceQueue = createMaintenanceQueue(redis, config.REDIS_PREFIX);
   const queueEvents = new QueueEvents(MERGE_QUEUE, { connection: queueEventsConnection, prefix: queuePrefix(config.REDIS_PREFIX) });
   const hub = new UploadEventHub(subscriber, queueEvents, store.eventsChannel, logger.child({ module: 'events' }));
   hub.start().catch((err: unknown) => logger.error({ err }, 'upload events unavailable'));
@@ -51,7 +53,7 @@ export async function createIngestService(config: Config, logger: Logger): Promi
   const registry = createRegistry('ingest');
   registerQueueDepth(registry, [mergeQueue]);
   const lifecycle: Lifecycle = { shuttingDown: false };
-  const app = buildIngestApp({ config, redis, store, mergeQueue, dashboardQueues: [mergeQueue, webhookQueue], hub, layout, registry, lifecycle, logger });
+  const app = buildIngestApp({ config, redis, store, mergeQueue, dashboardQueues: [mergeQueue, webhookQueue, maintenanceQueue], hub, layout, registry, lifecycle, logger });
 
   // Slow or stalled clients (slowloris) must not pin connections: headers, the whole
   // request, and any silence mid-request each have a limit. Node checks the first two
@@ -78,7 +80,7 @@ export async function createIngestService(config: Config, logger: Logger): Promi
       const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;
       clearTimeout(deadline);
-      await Promise.all([mergeQueue.close(), webhookQueue.close()]);
+      await Promise.all([mergeQueue.close(), webhookQueue.close(), maintenanceQueue.close()]);
       redis.disconnect();
       queueEventsConnection.disconnect();
     },

@@ -11,6 +11,7 @@ import { errorHandler } from '../shared/http/error-handler.js';
 import { healthRoutes, type Lifecycle } from '../shared/http/health.js';
 import { metricsEndpoint } from '../shared/http/metrics-endpoint.js';
 import { requestContext } from '../shared/http/request-context.js';
+import { MAINTENANCE_QUEUE, createMaintenanceQueue, scheduleSweep } from '../shared/maintenance-job.js';
 import { createMergeQueue } from '../shared/merge-job.js';
 import { createRegistry, registerQueueDepth } from '../shared/metrics.js';
 import { createWorkerConnection } from '../shared/redis-connection.js';
@@ -20,6 +21,7 @@ import { UploadStore } from '../shared/upload-store.js';
 import { WEBHOOK_QUEUE, createWebhookQueue } from '../shared/webhook-job.js';
 import { createMergeWorker } from './merge-worker.js';
 import { UploadNotifier } from './upload-notifier.js';
+import { createSweeper } from './sweeper.js';
 import { createWebhookDelivery } from './webhook-delivery.js';
 import { createWorkerMetrics } from './worker-metrics.js';
 
@@ -34,9 +36,12 @@ export interface WorkerService {
 export async function createWorkerService(config: Config, logger: Logger): Promise<WorkerService> {
   const layout = new StorageLayout(config.dataDir);
   await layout.ensure();
-  const connections = [0, 1, 2].map(() => createWorkerConnection(config.REDIS_URL));
+  // BullMQ workers block on their connections, so each gets its own; queues and the store share one.
+  const connections = [0, 1, 2, 3].map(() => createWorkerConnection(config.REDIS_URL));
   for (const connection of connections) connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
-  const [storeConnection, mergeConnection, webhookConnection] = connections as [typeof connections[0], typeof connections[0], typeof connections[0]];
+  const [storeConnection, mergeConnection, webhookConnection, maintenanceConnection] = connections as [
+    (typeof connections)[0], (typeof connections)[0], (typeof connections)[0], (typeof connections)[0],
+  ];
 
   const store = new UploadStore({
     redis: storeConnection,
@@ -68,6 +73,14 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
         concurrency: 4,
       })
     : undefined;
+  const maintenanceQueue = createMaintenanceQueue(storeConnection, config.REDIS_PREFIX);
+  const sweep = createSweeper({ store, layout, ttlSeconds: config.UPLOAD_TTL, logger: logger.child({ module: 'sweep' }) });
+  const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, () => sweep(), {
+    connection: maintenanceConnection,
+    prefix: queuePrefix(config.REDIS_PREFIX),
+    concurrency: 1,
+  });
+  maintenanceWorker.on('failed', (_job, err) => logger.warn({ err: err.message }, 'sweep failed'));
   webhookWorker?.on('failed', (job, err) => logger.warn({ uploadId: job?.data.uploadId, err: err.message, attempt: job?.attemptsMade }, 'webhook delivery failed'));
 
   const lifecycle: Lifecycle = { shuttingDown: false };
@@ -82,13 +95,13 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
   return {
     server,
     lifecycle,
-    ready: mergeWorker.waitUntilReady().then(() => undefined),
+    ready: Promise.all([mergeWorker.waitUntilReady(), scheduleSweep(maintenanceQueue, config.SWEEP_INTERVAL_MS)]).then(() => undefined),
     async close(graceMs) {
       lifecycle.shuttingDown = true;
       const handBack = setTimeout(() => shutdown.abort(new Error('shutting down')), graceMs);
-      await Promise.all([mergeWorker.close(), webhookWorker?.close()]);
+      await Promise.all([mergeWorker.close(), webhookWorker?.close(), maintenanceWorker.close()]);
       clearTimeout(handBack);
-      await webhookQueue?.close();
+      await Promise.all([webhookQueue?.close(), maintenanceQueue.close()]);
       await new Promise((resolve) => server.close(resolve));
       for (const connection of connections) connection.disconnect();
     },

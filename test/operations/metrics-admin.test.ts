@@ -88,7 +88,7 @@ describe('operator endpoints', () => {
     const api = await fetch(`${sys.urls[0]}/admin/queues/api/queues`, { headers: auth });
     assert.equal(api.status, 200);
     const names = ((await api.json()) as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
-    assert.deepEqual(names, ['merge', 'webhook']);
+    assert.deepEqual(names, ['maintenance', 'merge', 'webhook']);
   });
 
   test('without a configured password they are refused outright', async () => {
