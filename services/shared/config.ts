@@ -106,6 +106,11 @@ export const settings = {
   CHUNK_FSYNC: setting(flag(), 'true', 'fsync each chunk before it is counted, so a power cut cannot lose it.'),
   MERGE_CONCURRENCY: setting(wholeNumber(1, 64), '2', 'Merge jobs one worker process runs at once.'),
   MERGE_ATTEMPTS: setting(wholeNumber(1, 100), '5', 'Tries of a merge job before the upload is marked failed.'),
+  MERGE_DISK_FULL_RETRY_MS: setting(
+    wholeNumber(100),
+    '30000',
+    'A merge that finds the disk full waits this long and tries again, without using up an attempt.',
+  ),
   MERGE_LOCK_MS: setting(
     wholeNumber(1000),
     '30000',

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { chunkCount, expectedChunkLength, settledMode } from '../shared/chunk-geometry.js';
+import { isStorageFull } from '../shared/errors.js';
 import { fsyncDirectory } from '../shared/fs-durability.js';
 import type { MergeJobData, MergeJobResult } from '../shared/merge-job.js';
 import type { MergeProgress } from '../shared/upload-events.js';
@@ -33,13 +34,16 @@ export interface MergeProcessorOptions {
   onMerged?: (bytes: number, seconds: number) => void;
   /** Aborted at shutdown: an active merge stops and hands its job straight back to the queue. */
   shutdownSignal?: AbortSignal;
+  /** How long a merge that found the disk full waits before it tries again. */
+  diskFullRetryMs?: number;
 }
 
 export type MergeJob = Job<MergeJobData, MergeJobResult | undefined>;
 
 const TEMP_SUFFIX = '.merging';
 
-export function createMergeProcessor({ store, layout, logger, notifier, onMerged, shutdownSignal }: MergeProcessorOptions) {
+export function createMergeProcessor(options: MergeProcessorOptions) {
+  const { store, layout, logger, notifier, onMerged, shutdownSignal, diskFullRetryMs = 30_000 } = options;
   async function failUpload(data: MergeJobData, reason: string): Promise<never> {
     await store.markFailed(data.keyHash, data.uploadId, reason);
     await notifier?.uploadFinished(data.keyHash);
@@ -70,6 +74,40 @@ export function createMergeProcessor({ store, layout, logger, notifier, onMerged
     await Promise.all(names.filter((n) => n.endsWith(TEMP_SUFFIX)).map((n) => rm(path.join(dir, n), { force: true })));
   }
 
+  /** Builds the merged file under a temp name beside its destination; returns it verified. */
+  async function buildMergedFile(job: MergeJob, upload: UploadRecord, sources: ChunkSource[]) {
+    const dir = layout.uploadFilesDir(upload.uploadId);
+    await mkdir(dir, { recursive: true });
+    await removeStaleTemps(dir);
+    const tempPath = path.join(dir, `.${job.id}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
+    const output = await mergeChunks(sources, tempPath, {
+      onProgress: (written) => job.updateProgress(progressOf(job.data.keyHash, upload, written)),
+      signal: shutdownSignal,
+    });
+    await job.updateProgress(progressOf(job.data.keyHash, upload, output.size));
+    return { ...output, dir, tempPath };
+  }
+
+  /** Turns a failed merge into what the queue should do with the job. */
+  async function settleFailure(err: unknown, job: MergeJob, token: string | undefined, log: Logger): Promise<never> {
+    if (err instanceof BrokenChunkError) return failUpload(job.data, err.message);
+    if (shutdownSignal?.aborted && token) {
+      // Shutting down: give the job back now rather than when its lock lapses. A
+      // DelayedError does not count as an attempt.
+      log.info('merge interrupted by shutdown; job handed back to the queue');
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
+    if (isStorageFull(err) && token) {
+      // A full disk passes when space is freed: wait for it rather than use up attempts
+      // and fail the upload. The queue's delayed count shows merges waiting for space.
+      log.warn({ retryInMs: diskFullRetryMs }, 'disk full during merge; will retry');
+      await job.moveToDelayed(Date.now() + diskFullRetryMs, token);
+      throw new DelayedError();
+    }
+    throw err;
+  }
+
   return async function processMerge(job: MergeJob, token?: string): Promise<MergeJobResult | undefined> {
     const { data } = job;
     const log = logger.child({ uploadId: data.uploadId, jobId: job.id, attempt: job.attemptsMade + 1 });
@@ -90,52 +128,22 @@ export function createMergeProcessor({ store, layout, logger, notifier, onMerged
 
     const upload = (await store.readUpload(data.keyHash))!;
     const sources = await chunkSources(data, upload);
-    const dir = layout.uploadFilesDir(data.uploadId);
-    await mkdir(dir, { recursive: true });
-    await removeStaleTemps(dir);
-
-    const tempPath = path.join(dir, `.${job.id}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
     const started = Date.now();
-    const progress = (bytes: number): MergeProgress => ({
-      percent: Math.floor((bytes / Math.max(upload.totalSize, 1)) * 100),
-      bytes,
-      uploadId: upload.uploadId,
-      keyHash: data.keyHash,
-      scope: upload.scope,
-      identifier: upload.identifier,
-    });
-    let output;
-    try {
-      output = await mergeChunks(sources, tempPath, {
-        onProgress: (written) => job.updateProgress(progress(written)),
-        signal: shutdownSignal,
-      });
-    } catch (err) {
-      if (err instanceof BrokenChunkError) return failUpload(data, err.message);
-      if (shutdownSignal?.aborted && token) {
-        // Shutting down: give the job back now rather than when its lock lapses. A
-        // DelayedError does not count as an attempt.
-        log.info('merge interrupted by shutdown; job handed back to the queue');
-        await job.moveToDelayed(Date.now(), token);
-        throw new DelayedError();
-      }
-      throw err;
-    }
-    await job.updateProgress(progress(output.size));
-    if (output.size !== upload.totalSize) {
-      await rm(tempPath, { force: true });
-      return failUpload(data, `merged ${output.size} bytes, expected ${upload.totalSize}`);
+    const built = await buildMergedFile(job, upload, sources).catch((err: unknown) => settleFailure(err, job, token, log));
+    if (built.size !== upload.totalSize) {
+      await rm(built.tempPath, { force: true });
+      return failUpload(data, `merged ${built.size} bytes, expected ${upload.totalSize}`);
     }
 
-    const destination = path.join(dir, sanitizeFilename(upload.filename));
-    await rename(tempPath, destination);
-    await fsyncDirectory(dir);
-    const result = { path: layout.relative(destination), size: output.size, sha256: output.sha256 };
+    const destination = path.join(built.dir, sanitizeFilename(upload.filename));
+    await rename(built.tempPath, destination);
+    await fsyncDirectory(built.dir);
+    const result = { path: layout.relative(destination), size: built.size, sha256: built.sha256 };
     if (!(await store.finishMerge(data.keyHash, data.uploadId, result))) {
       // Cancelled while merging (DELETE /uploads/:id): what was published must go too.
       const now = await store.readUpload(data.keyHash);
       if (now?.uploadId === data.uploadId && now.state === 'cancelled') {
-        await rm(dir, { recursive: true, force: true });
+        await rm(built.dir, { recursive: true, force: true });
         await deleteChunks(data.keyHash);
       }
       log.warn({ state: now?.state }, 'upload changed state during the merge; result discarded');
@@ -143,9 +151,21 @@ export function createMergeProcessor({ store, layout, logger, notifier, onMerged
     }
     await deleteChunks(data.keyHash);
     const ms = Date.now() - started;
-    onMerged?.(output.size, ms / 1000);
+    onMerged?.(built.size, ms / 1000);
     await notifier?.uploadFinished(data.keyHash);
     log.info({ ...result, ms }, 'merged');
     return result;
+  };
+}
+
+/** Job progress carries what any ingest needs to route it to the upload's listeners. */
+function progressOf(keyHash: string, upload: UploadRecord, bytes: number): MergeProgress {
+  return {
+    percent: Math.floor((bytes / Math.max(upload.totalSize, 1)) * 100),
+    bytes,
+    uploadId: upload.uploadId,
+    keyHash,
+    scope: upload.scope,
+    identifier: upload.identifier,
   };
 }

@@ -62,6 +62,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
     notifier: new UploadNotifier(store, webhookQueue, config.WEBHOOK_ATTEMPTS),
     metrics: createWorkerMetrics(registry),
     shutdownSignal: shutdown.signal,
+    diskFullRetryMs: config.MERGE_DISK_FULL_RETRY_MS,
     prefix: config.REDIS_PREFIX,
     concurrency: config.MERGE_CONCURRENCY,
     lockDurationMs: config.MERGE_LOCK_MS,
