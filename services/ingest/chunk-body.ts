@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -96,7 +97,10 @@ export async function receiveRawChunk(ctx: Context, tmpDir: string, expectedSize
   const tempPath = path.join(tmpDir, `${randomBytes(12).toString('hex')}.raw`);
   const counter = new ByteLimit(expectedSize);
   try {
-    await pipeline(ctx.req, counter, createWriteStream(tempPath, { flags: 'wx' }));
+    // The request is read through an iterator that does not destroy it on failure:
+    // destroying it would reset the connection, and the client would never see the
+    // 400 or 507 that tells it what to do (discardUnreadBody reads the rest instead).
+    await pipeline(ctx.req.iterator({ destroyOnReturn: false }), counter, createWriteStream(tempPath, { flags: 'wx' }));
   } catch (err) {
     await rm(tempPath, { force: true });
     throw toBodyError(err);
@@ -106,6 +110,23 @@ export async function receiveRawChunk(ctx: Context, tmpDir: string, expectedSize
     throw new ChunkyardError('chunk_size_mismatch', `The body has ${counter.bytes} bytes but CurrentChunkSize says ${expectedSize}`);
   }
   return { tempPath, size: counter.bytes };
+}
+
+/**
+ * After a refused chunk, reads and throws away what the client is still sending, so it
+ * finishes sending and reads our answer (browsers read the response only after the body
+ * is sent). Node does not do this for a request that was partly read. A body that goes
+ * on past `capBytes` is cut off.
+ */
+export function discardUnreadBody(req: IncomingMessage, capBytes: number): void {
+  if (req.complete || req.destroyed) return;
+  let discarded = 0;
+  req.on('data', (piece: Buffer) => {
+    discarded += piece.length;
+    if (discarded > capBytes) req.destroy();
+  });
+  req.on('error', () => undefined);
+  req.resume();
 }
 
 class ByteLimit extends Transform {

@@ -9,6 +9,7 @@ import type { Context } from 'koa';
 import { ChunkyardError } from '../shared/errors.js';
 import type { UploadStore } from '../shared/upload-store.js';
 import {
+  discardUnreadBody,
   isMultipart,
   isRefusedContentType,
   multipartChunkParser,
@@ -74,6 +75,9 @@ export function uploadRoutes({ intake, store, metrics, limits, accessOf, tmpDir 
       metrics.chunkBytesReceived.inc(received.size);
       if (stored.outcome === 'completed') metrics.uploadsReceived.inc();
       ctx.body = { chunkNumber: request.fields.chunkNumber, ...stored };
+    } catch (err) {
+      discardUnreadBody(ctx.req, 2 * limits.maxChunkSize);
+      throw err;
     } finally {
       // Whatever koa-body staged and was not moved into place (a no-op for a moved file).
       await Promise.all(multipartTempPaths(ctx).map((tempPath) => rm(tempPath, { force: true })));

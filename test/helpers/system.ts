@@ -22,6 +22,8 @@ import { startRedisServer, type RedisServer } from './redis-server.js';
 
 export interface SystemOptions {
   ingestInstances?: number;
+  /** Run Redis with an append-only file, as docker compose does (for restart tests). */
+  redisAppendOnly?: boolean;
   worker?: boolean;
   env?: Record<string, string>;
 }
@@ -52,7 +54,7 @@ async function listen(server: import('node:http').Server): Promise<string> {
 
 export async function startSystem(options: SystemOptions = {}): Promise<TestSystem> {
   const sandbox = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-test-'));
-  const redisServer = await startRedisServer();
+  const redisServer = await startRedisServer({ appendOnly: options.redisAppendOnly });
   const config = loadConfig({
     DATA_DIR: path.join(sandbox, 'data'),
     REDIS_URL: redisServer.url,

@@ -28,6 +28,8 @@ export interface UploadOptions {
    * 415, send the chunk again (to the next URL, as a load balancer would), this many times.
    */
   retries?: number;
+  /** Octet bodies only: stream each body in a few pieces with pauses, like a slow network. */
+  trickle?: boolean;
 }
 
 export interface ChunkSpec {
@@ -97,8 +99,9 @@ export async function sendChunk(url: string, file: Buffer, chunk: ChunkSpec, opt
     response = await fetch(`${url}/upload?${new URLSearchParams(fields)}`, {
       method,
       headers: { 'content-type': 'application/octet-stream' },
-      body: bytes,
-    });
+      body: options.trickle ? trickle(bytes) : bytes,
+      ...(options.trickle ? { duplex: 'half' } : {}),
+    } as RequestInit);
   } else {
     const form = new FormData();
     for (const [key, value] of Object.entries(fields)) form.append(key, value);
@@ -108,6 +111,19 @@ export async function sendChunk(url: string, file: Buffer, chunk: ChunkSpec, opt
   }
   const text = await response.text();
   return { chunk: chunk.number, status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+}
+
+function trickle(bytes: Uint8Array, pieces = 4, pauseMs = 15): ReadableStream<Uint8Array> {
+  const size = Math.ceil(bytes.length / pieces);
+  let offset = 0;
+  return new ReadableStream({
+    async pull(controller) {
+      if (offset >= bytes.length) return controller.close();
+      if (offset > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      controller.enqueue(bytes.slice(offset, offset + size));
+      offset += size;
+    },
+  });
 }
 
 export async function testChunk(url: string, file: Buffer, chunk: ChunkSpec, options: UploadOptions): Promise<number> {

@@ -1,0 +1,57 @@
+/**
+ * A worker SIGKILLed at a random point of each of 10 merges (before it starts, while it
+ * writes, after it publishes) and restarted: every file correct, no temp files left.
+ */
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { killAll, startService } from '../helpers/processes.js';
+import { startSystem, type TestSystem } from '../helpers/system.js';
+import { randomFile, sha256, uploadFile } from '../helpers/upload-client.js';
+
+const MERGES = 10;
+let sys: TestSystem;
+before(async () => {
+  sys = await startSystem();
+});
+after(async () => {
+  killAll();
+  await sys.stop();
+});
+
+test(`${MERGES} merges, each with its worker SIGKILLed at a random point`, async () => {
+  const env = { REDIS_URL: sys.redisServer.url, DATA_DIR: sys.config.dataDir, MERGE_LOCK_MS: '1000' };
+  const killedIn: string[] = [];
+  for (let round = 0; round < MERGES; round++) {
+    const source = randomFile(48 * 1024 * 1024 + round);
+    const identifier = `kill-${round}`;
+    const worker = startService('worker', env);
+    await worker.waitForLog('worker ready');
+    await uploadFile(source, { urls: sys.urls, identifier, chunkSize: 1024 * 1024, body: 'octet', concurrency: 8, filename: 'k.bin' });
+    await sleep(Math.random() * 1200);
+    await worker.kill('SIGKILL');
+    killedIn.push((await sys.store.readUpload(sys.keyHashOf(identifier)))!.state);
+
+    const restarted = startService('worker', env);
+    const upload = await sys.waitForState(identifier, ['complete', 'failed'], 60_000);
+    assert.equal(upload.state, 'complete', upload.error);
+    assert.equal(upload.sha256, sha256(source));
+    assert.ok((await readFile(path.join(sys.config.dataDir, upload.path!))).equals(source), `round ${round}: bytes equal`);
+    // Killed after recording the result but before deleting the chunks: the job stalls, and
+    // its rerun on the restarted worker finishes the cleanup a lock period later.
+    let leftovers: string[] = ['?'];
+    for (let i = 0; i < 500 && leftovers.length > 0; i++) {
+      leftovers = [
+        ...(await readdir(sys.layout.uploadFilesDir(upload.uploadId))).filter((n) => n !== 'k.bin'),
+        ...(await readdir(sys.layout.chunkDir(sys.keyHashOf(identifier))).catch(() => [])),
+      ];
+      if (leftovers.length > 0) await sleep(20);
+    }
+    assert.deepEqual(leftovers, [], `round ${round}: no temp or chunk files left`);
+    await restarted.kill('SIGTERM');
+  }
+  const tally = Object.entries(killedIn.reduce<Record<string, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {}));
+  console.log(`worker SIGKILL: ${MERGES} merges, killed while ${tally.map(([s, n]) => `${s} ×${n}`).join(', ')}; ${MERGES} correct files`);
+});
