@@ -10,8 +10,8 @@ import { createWriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Transform, type TransformCallback, type Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import type { Context, Middleware } from 'koa';
 import { koaBody } from 'koa-body';
 import { ChunkyardError, isStorageFull } from '../shared/errors.js';
@@ -33,38 +33,57 @@ export function isRefusedContentType(ctx: Context): boolean {
   return !isMultipart(ctx) && Boolean(ctx.is('multipart/*', 'application/x-www-form-urlencoded'));
 }
 
-/** The koa-body middleware for multipart chunks; it leaves every other body unread. */
+interface StagedFile {
+  path: string;
+  stream: Writable;
+}
+
+/**
+ * The koa-body middleware for multipart chunks; it leaves every other body unread.
+ * formidable writes each file part through a stream we open (in DATA_DIR/tmp), so every
+ * file it starts is known to us and removed if the request fails: formidable itself
+ * leaves some behind on errors (a second file part, for one).
+ */
 export function multipartChunkParser(tmpDir: string, maxChunkSize: number): Middleware {
-  const parse = koaBody({
-    multipart: true,
-    json: false,
-    urlencoded: false,
-    text: false,
-    formidable: {
-      uploadDir: tmpDir,
-      // formidable checks maxFileSize only when a part ends, maxTotalFileSize as bytes
-      // arrive: the second is what cuts an oversized chunk off mid-stream.
-      maxFileSize: maxChunkSize,
-      maxTotalFileSize: maxChunkSize,
-      maxFiles: 1,
-      maxFields: 32,
-      maxFieldsSize: MULTIPART_OVERHEAD,
-      allowEmptyFiles: true,
-      minFileSize: 0,
-      keepExtensions: false,
-      filter: (part) => part.name === 'file',
-    },
-    onError: (err) => {
-      throw toBodyError(err);
-    },
-  });
+  const parserFor = (staged: StagedFile[]) =>
+    koaBody({
+      multipart: true,
+      json: false,
+      urlencoded: false,
+      text: false,
+      formidable: {
+        uploadDir: tmpDir,
+        // formidable checks maxFileSize only when a part ends, maxTotalFileSize as bytes
+        // arrive: the second is what cuts an oversized chunk off mid-stream.
+        maxFileSize: maxChunkSize,
+        maxTotalFileSize: maxChunkSize,
+        maxFiles: 1,
+        maxFields: 32,
+        maxFieldsSize: MULTIPART_OVERHEAD,
+        allowEmptyFiles: true,
+        minFileSize: 0,
+        keepExtensions: false,
+        filter: (part) => part.name === 'file',
+        fileWriteStreamHandler: (file) => {
+          const { filepath } = file as unknown as { filepath: string };
+          const stream = createWriteStream(filepath, { flags: 'wx' });
+          staged.push({ path: filepath, stream });
+          return stream;
+        },
+      },
+      onError: (err) => {
+        throw toBodyError(err);
+      },
+    });
   return async function parseMultipartChunk(ctx, next) {
     if (!isMultipart(ctx)) return next();
     const declared = Number(ctx.get('content-length') || 0);
     if (declared > maxChunkSize + MULTIPART_OVERHEAD) {
       throw new ChunkyardError('chunk_too_large', `The request body of ${declared} bytes exceeds the chunk limit`);
     }
-    return parse(ctx, next);
+    const staged: StagedFile[] = [];
+    ctx.state.stagedFiles = staged;
+    return parserFor(staged)(ctx, next);
   };
 }
 
@@ -82,10 +101,20 @@ export function takeMultipartFile(ctx: Context): ReceivedChunk {
   return { tempPath: file.filepath, size: file.size };
 }
 
-/** Temp files koa-body left for this request, to delete when the request fails. */
-export function multipartTempPaths(ctx: Context): string[] {
-  const files = (ctx.request as { files?: Record<string, FormidableFile | FormidableFile[]> }).files ?? {};
-  return Object.values(files).flat().map((file) => file.filepath);
+/**
+ * Removes whatever the multipart parser staged for this request and was not moved into
+ * place (removing a moved file's old name is a no-op). Waits for each stream to close
+ * first, so a file still being opened is not recreated after its removal.
+ */
+export async function removeStagedFiles(ctx: Context): Promise<void> {
+  const staged = (ctx.state.stagedFiles as StagedFile[] | undefined) ?? [];
+  await Promise.all(
+    staged.map(async ({ path: stagedPath, stream }) => {
+      if (!stream.writableFinished) stream.destroy();
+      await finished(stream).catch(() => undefined);
+      await rm(stagedPath, { force: true });
+    }),
+  );
 }
 
 /** Streams a raw body to a temp file, refusing it the moment it passes `expectedSize`. */
@@ -146,7 +175,8 @@ class ByteLimit extends Transform {
   }
 }
 
-const FORMIDABLE_TOO_LARGE = 413;
+// formidable's error codes (formidable/src/FormidableError.js)
+const FORMIDABLE_FILE_TOO_LARGE = new Set([1009, 1016]);
 const FORMIDABLE_ABORTED = 1002;
 const FORMIDABLE_CANNOT_CREATE_DIR = 1018;
 const CLIENT_GONE = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED']);
@@ -154,14 +184,14 @@ const CLIENT_GONE = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNA
 /** Turns a body-reading failure into the error the client should see. */
 function toBodyError(err: unknown): unknown {
   if (err instanceof ChunkyardError || isStorageFull(err)) return err;
-  const { code, httpCode } = err as { code?: unknown; httpCode?: number };
+  const { code } = err as { code?: unknown };
   const message = err instanceof Error ? err.message : String(err);
   if (CLIENT_GONE.has(String(code)) || code === FORMIDABLE_ABORTED || message === 'aborted') {
     return new ChunkyardError('malformed_body', 'The request body ended before it was complete', { cause: err });
   }
   // formidable's own errors carry a numeric code; all but a missing upload dir are about the body.
   if (typeof code === 'number' && code !== FORMIDABLE_CANNOT_CREATE_DIR) {
-    const kind = httpCode === FORMIDABLE_TOO_LARGE ? 'chunk_too_large' : 'malformed_body';
+    const kind = FORMIDABLE_FILE_TOO_LARGE.has(code) ? 'chunk_too_large' : 'malformed_body';
     return new ChunkyardError(kind, message, { cause: err });
   }
   return err;

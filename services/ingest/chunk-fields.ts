@@ -52,6 +52,11 @@ function wholeNumber(sources: RawFields[], name: string, min: number): number {
 
 // C0 and C1 control characters, DEL, and the Unicode line and paragraph separators.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+// Invisible format characters: bidi overrides that disguise `evil.exe` as `exe.live`,
+// zero-width characters that make two names look alike.
+const FORMAT = /\p{Cf}/u;
+// A separator, also once look-alikes (fullwidth solidus, …) are folded by NFKC.
+const SEPARATOR = /[/\\]/;
 // The default identifiers of both libraries are `[0-9A-Za-z_-]`; custom ones commonly add
 // `.~:@+=,`. Nothing outside printable ASCII, and never a path separator.
 const IDENTIFIER = /^[\x21-\x7e]{1,255}$/;
@@ -74,10 +79,13 @@ function identifier(sources: RawFields[]): string {
   return value;
 }
 
+// Names are checked as given and as NFKC folds them, since other systems may fold them later.
 function filename(sources: RawFields[]): string {
   const value = text(sources, 'Filename', { required: true, maxBytes: 255 });
-  if (/[/\\]/.test(value) || value === '.' || value === '..') {
-    throw fieldError('invalid_field', 'Filename', 'must be a plain file name, without / or \\');
+  if (FORMAT.test(value)) throw fieldError('invalid_field', 'Filename', 'contains invisible formatting characters');
+  const folded = value.normalize('NFKC');
+  if (SEPARATOR.test(folded) || folded === '.' || folded === '..') {
+    throw fieldError('invalid_field', 'Filename', 'must be a plain file name, without / or \\ (or characters that look like them)');
   }
   return value;
 }
@@ -85,8 +93,10 @@ function filename(sources: RawFields[]): string {
 function relativePath(sources: RawFields[], fallback: string): string {
   const value = text(sources, 'RelativePath', { required: false, maxBytes: 4096 });
   if (value === '') return fallback;
-  const segments = value.split('/');
-  if (value.includes('\\') || /^[A-Za-z]:/.test(value) || segments.some((s) => s === '' || s === '.' || s === '..')) {
+  if (FORMAT.test(value)) throw fieldError('invalid_field', 'RelativePath', 'contains invisible formatting characters');
+  const folded = value.normalize('NFKC');
+  const segments = folded.split('/');
+  if (folded.includes('\\') || /^[A-Za-z]:/.test(folded) || segments.some((s) => s === '' || s === '.' || s === '..')) {
     throw fieldError('invalid_field', 'RelativePath', 'must be a relative path without empty, . or .. segments');
   }
   return value;

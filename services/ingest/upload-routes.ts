@@ -1,11 +1,10 @@
 /**
  * The resumable.js / flow.js endpoint (../shared/PROTOCOL.md):
  *   GET  /upload        is this chunk stored? 200 yes, 204 no
- *   POST|PUT /upload    store a chunk (multipart or raw body); 200 once stored
+ *   POST|PUT|PATCH /upload   store a chunk (multipart or raw body); 200 once stored
  */
-import { rm } from 'node:fs/promises';
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
 import { ChunkyardError } from '../shared/errors.js';
 import type { UploadStore } from '../shared/upload-store.js';
 import {
@@ -13,8 +12,8 @@ import {
   isMultipart,
   isRefusedContentType,
   multipartChunkParser,
-  multipartTempPaths,
   receiveRawChunk,
+  removeStagedFiles,
   takeMultipartFile,
   type ReceivedChunk,
 } from './chunk-body.js';
@@ -56,36 +55,42 @@ export function uploadRoutes({ intake, store, metrics, limits, accessOf, tmpDir 
     if (isRefusedContentType(ctx)) {
       throw new ChunkyardError('unsupported_media_type', `Content-Type ${ctx.get('content-type')} is not a chunk body; send multipart/form-data or the raw bytes`);
     }
-    try {
-      let received: ReceivedChunk;
-      let request;
-      if (isMultipart(ctx)) {
-        const body = (ctx.request.body as RawFields | undefined) ?? {};
-        request = await parse(ctx, [body, ctx.query], body);
-        received = takeMultipartFile(ctx);
-        if (received.size !== request.fields.currentChunkSize) {
-          throw new ChunkyardError('chunk_size_mismatch', `The file part has ${received.size} bytes but CurrentChunkSize says ${request.fields.currentChunkSize}`);
-        }
-      } else {
-        request = await parse(ctx, [ctx.query]);
-        received = await receiveRawChunk(ctx, tmpDir, request.fields.currentChunkSize);
+    let received: ReceivedChunk;
+    let request;
+    if (isMultipart(ctx)) {
+      const body = (ctx.request.body as RawFields | undefined) ?? {};
+      request = await parse(ctx, [body, ctx.query], body);
+      received = takeMultipartFile(ctx);
+      if (received.size !== request.fields.currentChunkSize) {
+        throw new ChunkyardError('chunk_size_mismatch', `The file part has ${received.size} bytes but CurrentChunkSize says ${request.fields.currentChunkSize}`);
       }
-      const stored = await intake.accept(request, received.tempPath);
-      metrics.chunksReceived.inc({ outcome: stored.outcome });
-      metrics.chunkBytesReceived.inc(received.size);
-      if (stored.outcome === 'completed') metrics.uploadsReceived.inc();
-      ctx.body = { chunkNumber: request.fields.chunkNumber, ...stored };
+    } else {
+      request = await parse(ctx, [ctx.query]);
+      received = await receiveRawChunk(ctx, tmpDir, request.fields.currentChunkSize);
+    }
+    const stored = await intake.accept(request, received.tempPath);
+    metrics.chunksReceived.inc({ outcome: stored.outcome });
+    metrics.chunkBytesReceived.inc(received.size);
+    if (stored.outcome === 'completed') metrics.uploadsReceived.inc();
+    ctx.body = { chunkNumber: request.fields.chunkNumber, ...stored };
+  }
+
+  /** Around parsing and storing: whatever fails, the client gets to read our answer and nothing is left in tmp/. */
+  async function cleanUpAfterChunk(ctx: Context, next: Next) {
+    try {
+      await next();
     } catch (err) {
       discardUnreadBody(ctx.req, 2 * limits.maxChunkSize);
       throw err;
     } finally {
-      // Whatever koa-body staged and was not moved into place (a no-op for a moved file).
-      await Promise.all(multipartTempPaths(ctx).map((tempPath) => rm(tempPath, { force: true })));
+      await removeStagedFiles(ctx);
     }
   }
 
   const multipart = multipartChunkParser(tmpDir, limits.maxChunkSize);
-  router.post('/upload', multipart, storeChunk);
-  router.put('/upload', multipart, storeChunk);
+  // resumable.js and flow.js send chunks with POST by default; `uploadMethod` may make it PUT or PATCH.
+  router.post('/upload', cleanUpAfterChunk, multipart, storeChunk);
+  router.put('/upload', cleanUpAfterChunk, multipart, storeChunk);
+  router.patch('/upload', cleanUpAfterChunk, multipart, storeChunk);
   return router;
 }
