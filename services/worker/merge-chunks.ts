@@ -4,7 +4,6 @@
  * with SHA-256 on the way, and flushing to disk before it reports success.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { errorCodeOf } from '../shared/errors.js';
 
@@ -44,27 +43,45 @@ export async function mergeChunks(
   const hash = createHash('sha256');
   // 'wx': never write into a file that exists; each attempt has its own temp name.
   const target = await open(targetPath, 'wx');
+  // Two buffers for the whole merge: one is read into while the other is hashed and
+  // written. No per-read allocation, so no garbage for the GC to chase.
+  const buffers = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)];
+  let turn = 0;
   let written = 0;
   let nextProgress = progressEvery;
   try {
     for (const [index, chunk] of chunks.entries()) {
       let chunkBytes = 0;
+      let source;
       try {
-        for await (const buffer of createReadStream(chunk.path, { highWaterMark: READ_SIZE }) as AsyncIterable<Buffer>) {
+        source = await open(chunk.path, 'r');
+      } catch (err) {
+        if (errorCodeOf(err) === 'ENOENT') throw new BrokenChunkError(`chunk ${index + 1} is missing on disk`, { cause: err });
+        throw err;
+      }
+      try {
+        let pending = source.read(buffers[turn]!, 0, READ_SIZE, null);
+        for (;;) {
+          const { bytesRead, buffer } = await pending;
+          if (bytesRead === 0) break;
           signal?.throwIfAborted();
-          chunkBytes += buffer.length;
+          chunkBytes += bytesRead;
           if (chunkBytes > chunk.expectedLength) break;
-          hash.update(buffer);
-          await writeAll(target, buffer, written);
-          written += buffer.length;
+          turn ^= 1;
+          pending = source.read(buffers[turn]!, 0, READ_SIZE, null);
+          const view = buffer.subarray(0, bytesRead);
+          const writing = writeAll(target, view, written); // in the thread pool...
+          hash.update(view); // ...while the hash runs here; both only read `view`
+          await writing;
+          written += bytesRead;
           if (written >= nextProgress) {
             nextProgress += progressEvery;
             await onProgress(written);
           }
         }
-      } catch (err) {
-        if (errorCodeOf(err) === 'ENOENT') throw new BrokenChunkError(`chunk ${index + 1} is missing on disk`, { cause: err });
-        throw err;
+        await pending.catch(() => undefined); // the read-ahead must finish before its buffer is reused
+      } finally {
+        await source.close();
       }
       if (chunkBytes !== chunk.expectedLength) {
         throw new BrokenChunkError(`chunk ${index + 1} holds ${chunkBytes} bytes, expected ${chunk.expectedLength}`);
