@@ -139,7 +139,7 @@ export interface Build {
 }
 
 function tsc(args: string[]): void {
-  execFileSync(path.join(repoRoot, 'node_modules/.bin/tsc'), args, { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(path.join(repoRoot, 'node_modules/.bin/tsc'), args, { cwd: repoRoot, stdio: ['ignore', 2, 2] }); // errors to stderr, not the report
 }
 
 /**
@@ -160,7 +160,17 @@ export async function prepareBuild(): Promise<Build> {
   }
   const root = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-bench-build-'));
   onCleanup(() => rm(root, { recursive: true, force: true }));
-  tsc(['-p', 'tsconfig.build.json', '--outDir', path.join(root, 'dist')]);
+  let project = path.join(repoRoot, 'tsconfig.build.json');
+  if (process.env.BENCH_PATCH) {
+    // An A/B experiment: compile a copy of services/ with a patch applied (e.g. bench/experiments/*.diff).
+    const src = path.join(root, 'src');
+    await cp(path.join(repoRoot, 'services'), path.join(src, 'services'), { recursive: true });
+    for (const file of ['package.json', 'tsconfig.json', 'tsconfig.build.json']) await cp(path.join(repoRoot, file), path.join(src, file));
+    await symlink(path.join(repoRoot, 'node_modules'), path.join(src, 'node_modules'));
+    execFileSync('patch', ['-p1', '-d', src, '-i', path.resolve(process.env.BENCH_PATCH)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    project = path.join(src, 'tsconfig.build.json');
+  }
+  tsc(['-p', project, '--outDir', path.join(root, 'dist')]);
   await cp(path.join(repoRoot, 'services/shared/lua'), path.join(root, 'dist/services/shared/lua'), { recursive: true });
   tsc(['--ignoreConfig', '--outDir', path.join(root, 'baselines'), '--module', 'nodenext', '--moduleResolution', 'nodenext',
     '--target', 'es2022', '--skipLibCheck', '--types', 'node', '--strict',

@@ -290,7 +290,7 @@ function scalingOnPaper(results: Results, fits: Partial<Record<BodyKind, CostFit
   };
   const text = [
     `With ${chunkMiB} MiB chunks one ingest core handles about ${fmt(ingestCoreMultipart, 0)} MiB/s of multipart (${fmt(fit.ingestMsPerMiB, 1)} ms CPU per MiB + ${fmt(fit.ingestMsPerChunk, 2)} ms per chunk)`,
-    `${Number.isFinite(ingestCoreOctet) ? ` and ${fmt(ingestCoreOctet, 0)} MiB/s of octet` : ''}; one worker core merges about ${fmt(workerCore, 0)} MiB/s (${fmt(fit.workerMsPerMiB, 1)} ms per MiB, mostly SHA-256 and copying).`,
+    `${Number.isFinite(ingestCoreOctet) ? ` and ${fmt(ingestCoreOctet, 0)} MiB/s of octet` : ''}; one worker core merges about ${fmt(workerCore, 0)} MiB/s (${fmt(fit.workerMsPerMiB, 1)} ms per MiB: copying, SHA-256 and GC).`,
     ` N ingest instances and W workers, one core each, sustain min(N × ${fmt(ingestCoreMultipart, 0)}, W × ${fmt(workerCore, 0)}) MiB/s of CPU, so about one worker for every ${fmt(workerCore / ingestCoreMultipart, 1)} ingest instances.`,
     ` Redis spends ${fmt(fit.redisMsPerChunk, 3)} ms of its single thread per chunk (both scripts, the events, the queue), so it saturates near ${fmt(redisChunksPerS, 0)} chunks/s, ${fmt(redisMiBps, 0)} MiB/s at ${chunkMiB} MiB chunks: far above the disk.`,
     ` The shared disk is the first limit: every byte is written twice (chunk, then merged file) with fsync, and cat + fsync reached ${fmt(catMiBps, 0)} MiB/s here, so uploads cannot exceed about ${fmt(diskUploadMiBps, 0)} MiB/s in total however many instances run`,

@@ -6,6 +6,7 @@
  *   BENCH_REPS=n       repetitions; BENCH_MEMORY=0|1 the memory run; BENCH_MEMORY_GIB=4
  *   BENCH_INGESTS=n    ingest instances behind the round-robin client (default 1)
  *   BENCH_PROFILE=dir  run ingest and worker with --cpu-prof, profiles into dir
+ *   BENCH_PATCH=file   A/B: compile services/ with this patch applied (bench/experiments/*.diff)
  *   BENCH_RUNTIME=tsx  run services and baselines from source with tsx (default: compiled,
  *                      like the Docker image, into a temp folder: a snapshot of the tree)
  *
@@ -66,7 +67,7 @@ function git(args: string[]): string {
 }
 
 function commandLine(): string {
-  const vars = ['BENCH_SIZE', 'BENCH_REPS', 'BENCH_MEMORY', 'BENCH_MEMORY_GIB', 'BENCH_INGESTS']
+  const vars = ['BENCH_SIZE', 'BENCH_REPS', 'BENCH_MEMORY', 'BENCH_MEMORY_GIB', 'BENCH_INGESTS', 'BENCH_PATCH']
     .filter((name) => process.env[name] !== undefined)
     .map((name) => `${name}=${process.env[name]}`);
   return [...vars, 'npm run bench'].join(' ');
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
     environment: {
       commit: git(['rev-parse', '--short', 'HEAD']) + (git(['status', '--porcelain', 'services']) ? ' (services/ modified)' : ''),
       node: process.version, cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), redis: (await admin.info('server')).match(/redis_version:(\S+)/)?.[1] ?? '?',
-      ingests: ingestCount, chunk: `${CHUNK / MiB} MiB`, runtime: build.runtime,
+      ingests: ingestCount, chunk: `${CHUNK / MiB} MiB`, runtime: build.runtime, ...(process.env.BENCH_PATCH ? { patch: path.basename(process.env.BENCH_PATCH) } : {}),
     },
   };
   const source = new ChunkSource(CHUNK);
