@@ -50,11 +50,11 @@ export function buildIngestApp(deps: IngestDependencies): Koa {
 
   const metrics = createIngestMetrics(deps.registry);
   const accessOf = createAccessResolver({ namespace: config.UPLOAD_NAMESPACE, tokenSecret: config.UPLOAD_TOKEN_SECRET });
-  const files = new ChunkFiles(layout, config.CHUNK_FSYNC);
+  const files = new ChunkFiles(layout);
   const intake = new ChunkIntake(
     files,
     store,
-    new MergeEnqueuer(mergeQueue, store, config.MERGE_ATTEMPTS),
+    new MergeEnqueuer(mergeQueue, config.MERGE_ATTEMPTS),
     logger.child({ module: 'intake' }),
   );
   const uploads = uploadRoutes({
@@ -64,6 +64,7 @@ export function buildIngestApp(deps: IngestDependencies): Koa {
     limits: { maxFileSize: config.MAX_FILE_SIZE, maxChunkSize: config.MAX_CHUNK_SIZE, maxChunks: config.MAX_CHUNKS },
     accessOf,
     tmpDir: layout.tmpDir,
+    fsync: config.CHUNK_FSYNC,
   });
   const statuses = statusRoutes({ store, queue: mergeQueue, hub, files, accessOf });
 

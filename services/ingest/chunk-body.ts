@@ -44,7 +44,7 @@ interface StagedFile {
  * file it starts is known to us and removed if the request fails: formidable itself
  * leaves some behind on errors (a second file part, for one).
  */
-export function multipartChunkParser(tmpDir: string, maxChunkSize: number): Middleware {
+export function multipartChunkParser(tmpDir: string, maxChunkSize: number, fsync: boolean): Middleware {
   const parserFor = (staged: StagedFile[]) =>
     koaBody({
       multipart: true,
@@ -66,7 +66,8 @@ export function multipartChunkParser(tmpDir: string, maxChunkSize: number): Midd
         filter: (part) => part.name === 'file',
         fileWriteStreamHandler: (file) => {
           const { filepath } = file as unknown as { filepath: string };
-          const stream = createWriteStream(filepath, { flags: 'wx' });
+          // `flush`: fsync before close (CHUNK_FSYNC), so a counted chunk survives a power cut.
+          const stream = createWriteStream(filepath, { flags: 'wx', flush: fsync });
           staged.push({ path: filepath, stream });
           return stream;
         },
@@ -118,7 +119,7 @@ export async function removeStagedFiles(ctx: Context): Promise<void> {
 }
 
 /** Streams a raw body to a temp file, refusing it the moment it passes `expectedSize`. */
-export async function receiveRawChunk(ctx: Context, tmpDir: string, expectedSize: number): Promise<ReceivedChunk> {
+export async function receiveRawChunk(ctx: Context, tmpDir: string, expectedSize: number, fsync: boolean): Promise<ReceivedChunk> {
   const declared = ctx.get('content-length');
   if (declared !== '' && Number(declared) !== expectedSize) {
     throw new ChunkyardError('chunk_size_mismatch', `The body has ${declared} bytes but CurrentChunkSize says ${expectedSize}`);
@@ -129,7 +130,7 @@ export async function receiveRawChunk(ctx: Context, tmpDir: string, expectedSize
     // The request is read through an iterator that does not destroy it on failure:
     // destroying it would reset the connection, and the client would never see the
     // 400 or 507 that tells it what to do (discardUnreadBody reads the rest instead).
-    await pipeline(ctx.req.iterator({ destroyOnReturn: false }), counter, createWriteStream(tempPath, { flags: 'wx' }));
+    await pipeline(ctx.req.iterator({ destroyOnReturn: false }), counter, createWriteStream(tempPath, { flags: 'wx', flush: fsync }));
   } catch (err) {
     await rm(tempPath, { force: true });
     throw toBodyError(err);

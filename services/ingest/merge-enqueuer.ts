@@ -1,15 +1,15 @@
 import type { Queue } from 'bullmq';
 import { MERGE_JOB_NAME, mergeJobOptions, type MergeJobData, type MergeJobResult } from '../shared/merge-job.js';
-import { asUnavailable, type UploadStore } from '../shared/upload-store.js';
+import { asUnavailable } from '../shared/upload-store.js';
 
 /**
- * Adds the merge job of a completed upload, then marks the upload queued. Safe to call
- * more than once for one upload: the job id is deterministic, so BullMQ keeps one job.
+ * Adds the merge job of a completed upload (record-chunk.lua already marked it queued).
+ * Safe to call more than once for one upload: the job id is deterministic, so BullMQ
+ * keeps one job. One Redis round trip, so a completing chunk POST costs two in all.
  */
 export class MergeEnqueuer {
   constructor(
     private readonly queue: Queue<MergeJobData, MergeJobResult>,
-    private readonly store: UploadStore,
     private readonly attempts: number,
   ) {}
 
@@ -19,6 +19,5 @@ export class MergeEnqueuer {
     } catch (err) {
       throw asUnavailable(err);
     }
-    await this.store.confirmQueued(data.keyHash, data.uploadId);
   }
 }

@@ -30,9 +30,11 @@ export interface UploadRoutesOptions {
   limits: ChunkLimits;
   accessOf: AccessResolver;
   tmpDir: string;
+  /** CHUNK_FSYNC: flush each chunk to disk before it is counted. */
+  fsync: boolean;
 }
 
-export function uploadRoutes({ intake, store, metrics, limits, accessOf, tmpDir }: UploadRoutesOptions): Router {
+export function uploadRoutes({ intake, store, metrics, limits, accessOf, tmpDir, fsync }: UploadRoutesOptions): Router {
   const router = new Router();
   /** Reads the chunk fields within the caller's scope and size allowance. */
   async function parse(ctx: Context, sources: RawFields[], bodyFields?: RawFields) {
@@ -66,7 +68,7 @@ export function uploadRoutes({ intake, store, metrics, limits, accessOf, tmpDir 
       }
     } else {
       request = await parse(ctx, [ctx.query]);
-      received = await receiveRawChunk(ctx, tmpDir, request.fields.currentChunkSize);
+      received = await receiveRawChunk(ctx, tmpDir, request.fields.currentChunkSize, fsync);
     }
     const stored = await intake.accept(request, received.tempPath);
     metrics.chunksReceived.inc({ outcome: stored.outcome });
@@ -87,7 +89,7 @@ export function uploadRoutes({ intake, store, metrics, limits, accessOf, tmpDir 
     }
   }
 
-  const multipart = multipartChunkParser(tmpDir, limits.maxChunkSize);
+  const multipart = multipartChunkParser(tmpDir, limits.maxChunkSize, fsync);
   // resumable.js and flow.js send chunks with POST by default; `uploadMethod` may make it PUT or PATCH.
   router.post('/upload', cleanUpAfterChunk, multipart, storeChunk);
   router.put('/upload', cleanUpAfterChunk, multipart, storeChunk);

@@ -10,7 +10,6 @@ import { uploadEventsChannel, uploadRedisKeys, type UploadRedisKeys } from './up
 const SCRIPTS = {
   recordChunk: 2,
   chunkStatus: 2,
-  confirmQueued: 1,
   beginMerge: 2,
   finishMerge: 1,
   markFailed: 1,
@@ -43,7 +42,7 @@ export function asUnavailable(err: unknown): unknown {
   return new ChunkyardError('service_unavailable', 'Upload state store is unavailable; retry', { cause: err });
 }
 
-export type UploadState = 'receiving' | 'completing' | 'queued' | 'merging' | 'complete' | 'failed' | 'cancelled';
+export type UploadState = 'receiving' | 'queued' | 'merging' | 'complete' | 'failed' | 'cancelled';
 
 export interface NewChunk {
   keyHash: string;
@@ -143,10 +142,6 @@ export class UploadStore {
   async chunkStatus(keyHash: string, chunkNumber: number, fingerprint: string): Promise<ChunkStatus> {
     const { meta, chunks } = this.keys(keyHash);
     return (await this.call('chunkStatus', keyHash, meta, chunks, chunkNumber, fingerprint)) as ChunkStatus;
-  }
-
-  async confirmQueued(keyHash: string, uploadId: string): Promise<boolean> {
-    return (await this.call('confirmQueued', keyHash, this.keys(keyHash).meta, uploadId, this.now())) === 1;
   }
 
   async beginMerge(keyHash: string, uploadId: string): Promise<BeginMergeOutcome> {

@@ -18,7 +18,7 @@ export interface SweepReport {
   bytes: number;
 }
 
-const LIVE_STATES = new Set(['receiving', 'completing', 'queued', 'merging']);
+const LIVE_STATES = new Set(['receiving', 'queued', 'merging']);
 
 async function entries(dir: string): Promise<string[]> {
   return readdir(dir).catch(() => []);

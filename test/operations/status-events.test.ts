@@ -14,7 +14,7 @@ before(async () => {
 });
 after(() => sys.stop());
 
-const STATE_ORDER = ['receiving', 'completing', 'queued', 'merging', 'complete'];
+const STATE_ORDER = ['receiving', 'queued', 'merging', 'complete'];
 
 async function status(url: string, identifier: string) {
   const response = await fetch(`${url}/uploads/${encodeURIComponent(identifier)}`);

@@ -37,9 +37,10 @@ elseif current[3] ~= fingerprint then
 end
 
 if state ~= 'receiving' then
-  -- A crash between completion and enqueue leaves "completing": whoever sees it
-  -- enqueues again, which is harmless because the merge job id is deterministic.
-  if state == 'completing' then return { 'enqueue', uploadId, tonumber(current[5]), -1 } end
+  -- "queued" until a worker starts the merge. The request that completed the upload adds
+  -- the job; if it died first, the job is missing, so whoever sees "queued" adds it again,
+  -- which is harmless because the merge job id is deterministic (BullMQ keeps one job).
+  if state == 'queued' then return { 'enqueue', uploadId, tonumber(current[5]), -1 } end
   if state == 'failed' or state == 'cancelled' then return { state, uploadId, tonumber(current[5]), -1 } end
   return { 'done', uploadId, tonumber(current[5]), -1 }
 end
@@ -61,12 +62,12 @@ elseif mask == 2 then total = tonumber(ARGV[9])
 elseif ARGV[8] == ARGV[9] then total = tonumber(ARGV[8]) end
 
 if total > 0 and received == total then
-  redis.call('HSET', meta, 'state', 'completing', 'completedAt', now)
+  redis.call('HSET', meta, 'state', 'queued', 'completedAt', now)
   outcome = 'completed'
   ttl = tonumber(ARGV[17])
 end
 if outcome ~= 'duplicate' then
-  publishEvent(meta, { type = 'chunk', state = outcome == 'completed' and 'completing' or 'receiving',
+  publishEvent(meta, { type = 'chunk', state = outcome == 'completed' and 'queued' or 'receiving',
     chunkNumber = tonumber(chunkNumber), received = received, total = total })
 end
 
