@@ -17,6 +17,7 @@ import { queueDashboard } from './admin-routes.js';
 import { ChunkFiles } from './chunk-files.js';
 import { ChunkIntake } from './chunk-intake.js';
 import type { UploadEventHub } from './events/upload-event-hub.js';
+import { demoPage } from './demo-page.js';
 import { createIngestMetrics } from './ingest-metrics.js';
 import { MergeEnqueuer } from './merge-enqueuer.js';
 import { corsPolicy } from '../shared/http/cors.js';
@@ -82,6 +83,7 @@ export function buildIngestApp(deps: IngestDependencies): Koa {
     ctx.set('Connection', 'close');
     throw new ChunkyardError('service_unavailable', 'This instance is shutting down; retry');
   });
+  if (config.DEMO_PAGE) app.use(demoPage());
   app.use(uploads.routes());
   app.use(uploads.allowedMethods({ throw: true }));
   app.use(statuses.routes());

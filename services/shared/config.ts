@@ -131,6 +131,7 @@ export const settings = {
   WEBHOOK_SECRET: setting(z.string().max(256), '', 'HMAC-SHA256 key signing webhook deliveries; required with `WEBHOOK_URL`.'),
   WEBHOOK_ATTEMPTS: setting(wholeNumber(1, 100), '10', 'Tries of one webhook delivery, with exponential backoff from 1 s.'),
   SHUTDOWN_TIMEOUT_MS: setting(wholeNumber(0), '10000', 'How long SIGTERM waits for in-flight work before exiting.'),
+  DEMO_PAGE: setting(flag(), 'true', 'Serve the demo upload page at `/`.'),
   LOG_LEVEL: setting(z.enum(LOG_LEVELS), 'info', `pino log level: ${LOG_LEVELS.join(', ')}.`),
 };
 
