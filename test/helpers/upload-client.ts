@@ -105,7 +105,7 @@ export async function sendChunk(url: string, file: Buffer, chunk: ChunkSpec, opt
   } else {
     const form = new FormData();
     for (const [key, value] of Object.entries(fields)) form.append(key, value);
-    form.append('file', new Blob([bytes]), 'blob');
+    form.append('file', new Blob([bytes as Uint8Array<ArrayBuffer>]), 'blob');
     const query = options.prefix === 'flow' ? '' : `?${new URLSearchParams(fields)}`;
     response = await fetch(`${url}/upload${query}`, { method, body: form });
   }
