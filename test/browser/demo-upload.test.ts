@@ -51,7 +51,11 @@ test('resumable.js uploads 1 B, 1 MiB, 1 MiB + 1 B and 30 MiB, four at a time; t
   });
   await page.goto(sys.urls[0]!);
   await page.setInputFiles('#choose-files input[type=file]', paths);
-  await page.waitForFunction(() => document.querySelectorAll('li.file[data-phase="done"]').length === 4, undefined, { timeout: 60_000 });
+  await page
+    .waitForFunction(() => document.querySelectorAll('li.file[data-phase="done"]').length === 4, undefined, { timeout: 60_000 })
+    .catch(async (err: Error) => {
+      throw new Error(`${err.message}; the page shows:\n${await page.locator('#files').innerText()}`);
+    });
 
   for (const [name, bytes] of files) {
     const row = page.locator('li.file', { hasText: name });

@@ -260,6 +260,11 @@
     });
   }
 
+  // Events can be missed (a proxy dropping the stream, a reconnect): ask now and then too.
+  setInterval(function () {
+    Object.keys(rows).forEach(function (id) { if (rows[id].phase === 'merging') fetchStatus(rows[id]); });
+  }, 3000);
+
   r.assignBrowse(document.getElementById('choose-files'));
   r.assignBrowse(document.getElementById('choose-folder'), true);
   r.assignDrop(dropzone);
