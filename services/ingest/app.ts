@@ -56,7 +56,6 @@ export function buildIngestApp(deps: IngestDependencies): Koa {
     files,
     store,
     new MergeEnqueuer(mergeQueue, config.MERGE_ATTEMPTS),
-    logger.child({ module: 'intake' }),
   );
   const uploads = uploadRoutes({
     intake,

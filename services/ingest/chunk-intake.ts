@@ -26,10 +26,10 @@ export class ChunkIntake {
     private readonly files: ChunkFiles,
     private readonly uploads: UploadStore,
     private readonly enqueuer: MergeEnqueuer,
-    private readonly logger: Logger,
   ) {}
 
-  async accept(request: ChunkRequest, tempPath: string): Promise<StoredChunk> {
+  /** `log` is the request's logger, so these lines carry its request id. */
+  async accept(request: ChunkRequest, tempPath: string, log: Logger): Promise<StoredChunk> {
     const { keyHash, fields } = request;
     let chunkFile: string;
     try {
@@ -69,7 +69,7 @@ export class ChunkIntake {
 
     if (result.outcome === 'completed' || result.outcome === 'enqueue') {
       await this.enqueuer.enqueue({ keyHash, uploadId: result.uploadId });
-      this.logger.info({ uploadId: result.uploadId, recovered: result.outcome === 'enqueue' }, 'upload complete, merge queued');
+      log.info({ uploadId: result.uploadId, recovered: result.outcome === 'enqueue' }, 'upload complete, merge queued');
     }
     return {
       outcome: publicOutcome(result),

@@ -70,7 +70,7 @@ export function uploadRoutes({ intake, store, metrics, limits, accessOf, tmpDir,
       request = await parse(ctx, [ctx.query]);
       received = await receiveRawChunk(ctx, tmpDir, request.fields.currentChunkSize, fsync);
     }
-    const stored = await intake.accept(request, received.tempPath);
+    const stored = await intake.accept(request, received.tempPath, ctx.log);
     metrics.chunksReceived.inc({ outcome: stored.outcome });
     metrics.chunkBytesReceived.inc(received.size);
     if (stored.outcome === 'completed') metrics.uploadsReceived.inc();
