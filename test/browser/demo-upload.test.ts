@@ -3,31 +3,19 @@
  * uploads at once, each merged byte for byte and shown complete with its SHA-256.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.js';
+import { startBrowserFixture, type BrowserFixture } from '../helpers/browser.js';
 import { repoRoot } from '../helpers/processes.js';
-import { startSystem, type TestSystem } from '../helpers/system.js';
 import { randomFile, sha256 } from '../helpers/upload-client.js';
 
 const MiB = 1024 * 1024;
-let sys: TestSystem;
-let browser: Browser;
-let folder: string;
-
+let fixture: BrowserFixture;
 before(async () => {
-  sys = await startSystem({ worker: true });
-  browser = await launchChromium();
-  folder = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-browser-'));
+  fixture = await startBrowserFixture();
 });
-after(async () => {
-  await browser?.close();
-  await sys.stop();
-  await rm(folder, { recursive: true, force: true });
-});
+after(() => fixture?.stop());
 
 test('resumable.js uploads 1 B, 1 MiB, 1 MiB + 1 B and 30 MiB, four at a time; the page shows each stored', async () => {
   const files = new Map<string, Buffer>([
@@ -36,11 +24,8 @@ test('resumable.js uploads 1 B, 1 MiB, 1 MiB + 1 B and 30 MiB, four at a time; t
     ['one-mib-and-a-byte.bin', randomFile(MiB + 1)],
     ['thirty-mib.bin', randomFile(30 * MiB + 4321)],
   ]);
-  const paths: string[] = [];
-  for (const [name, bytes] of files) {
-    paths.push(path.join(folder, name));
-    await writeFile(paths.at(-1)!, bytes);
-  }
+  const { sys, browser } = fixture;
+  const paths = await Promise.all([...files].map(([name, bytes]) => fixture.writeSource(name, bytes)));
 
   const page = await browser.newPage({ viewport: { width: 1100, height: 820 } });
   const errors: string[] = [];

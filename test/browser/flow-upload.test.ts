@@ -4,31 +4,19 @@
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.js';
-import { startSystem, type TestSystem } from '../helpers/system.js';
+import { startBrowserFixture, type BrowserFixture } from '../helpers/browser.js';
 import { randomFile, sha256 } from '../helpers/upload-client.js';
 
 const MiB = 1024 * 1024;
 const flowScript = createRequire(import.meta.url).resolve('@flowjs/flow.js/dist/flow.js');
-let sys: TestSystem;
-let browser: Browser;
-let folder: string;
-
+let fixture: BrowserFixture;
 before(async () => {
-  sys = await startSystem({ worker: true });
-  browser = await launchChromium();
-  folder = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-flow-'));
+  fixture = await startBrowserFixture();
 });
-after(async () => {
-  await browser?.close();
-  await sys.stop();
-  await rm(folder, { recursive: true, force: true });
-});
+after(() => fixture?.stop());
 
 test('flow.js uploads 1 B, 1 MiB + 1 B and 12 MiB, four chunks at a time, and they merge correctly', async () => {
   const files = new Map<string, Buffer>([
@@ -36,11 +24,8 @@ test('flow.js uploads 1 B, 1 MiB + 1 B and 12 MiB, four chunks at a time, and th
     ['flow-mib-and-a-byte.bin', randomFile(MiB + 1)],
     ['flow-twelve.bin', randomFile(12 * MiB + 12)],
   ]);
-  const paths: string[] = [];
-  for (const [name, bytes] of files) {
-    paths.push(path.join(folder, name));
-    await writeFile(paths.at(-1)!, bytes);
-  }
+  const { sys, browser } = fixture;
+  const paths = await Promise.all([...files].map(([name, bytes]) => fixture.writeSource(name, bytes)));
   // flow.js is not part of the demo page: load it into the page's origin for this test.
   const page = await browser.newPage({ bypassCSP: true });
   const testAnswers: number[] = [];

@@ -3,7 +3,7 @@
  * data folder, N ingest services on their own HTTP ports sharing both, and (optionally)
  * merge workers, all in this process. `stop()` closes all of it and removes the folders.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -115,4 +115,17 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   };
   if (options.worker) await system.startWorker();
   return system;
+}
+
+/** Waits until a merge in `dir` has written part of its temp file; resolves with its size (0 if none appeared in 10 s). */
+export async function waitForPartialMerge(dir: string): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const temp = names.find((name) => name.endsWith('.merging'));
+    const size = temp ? (await stat(path.join(dir, temp)).catch(() => ({ size: 0 }))).size : 0;
+    if (size > 0) return size;
+    await sleep(1);
+  }
+  return 0;
 }

@@ -4,13 +4,13 @@
  * the processes are back.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../helpers/redis-server.js';
 import { killAll, startService, type ServiceProcess } from '../helpers/processes.js';
-import { startSystem, type TestSystem } from '../helpers/system.js';
+import { startSystem, waitForPartialMerge, type TestSystem } from '../helpers/system.js';
 import { randomFile, sha256, uploadFile, type UploadOptions } from '../helpers/upload-client.js';
 
 let sys: TestSystem;
@@ -74,12 +74,7 @@ test('SIGTERM to a worker mid-merge: it hands the job back, exits 0, and a new w
   const uploadId = String(responses.find((r) => r.body?.outcome === 'completed')!.body!.uploadId);
   const dir = sys.layout.uploadFilesDir(uploadId);
 
-  let tempBytes = 0;
-  for (let i = 0; i < 10_000 && tempBytes === 0; i++) {
-    const temp = (await readdir(dir).catch(() => [])).find((n) => n.endsWith('.merging'));
-    if (temp) tempBytes = (await stat(path.join(dir, temp)).catch(() => ({ size: 0 }))).size;
-    else await sleep(1);
-  }
+  const tempBytes = await waitForPartialMerge(dir);
   const stopped = Date.now();
   assert.equal(await first.kill('SIGTERM'), 0, 'the worker exits 0');
   assert.ok(Date.now() - stopped < 5_000, 'within its deadline');

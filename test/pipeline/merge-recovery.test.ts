@@ -3,15 +3,14 @@
  * again by a restarted worker process, it leaves exactly one correct file and no temp files.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { mergeJobId } from '../../services/shared/merge-job.js';
 import { createMergeProcessor, type MergeJob } from '../../services/worker/merge-processor.js';
 import { killAll, startService } from '../helpers/processes.js';
-import { startSystem, type TestSystem } from '../helpers/system.js';
+import { startSystem, waitForPartialMerge, type TestSystem } from '../helpers/system.js';
 import { cutChunks, randomFile, sendChunk, sha256, uploadFile, type UploadOptions } from '../helpers/upload-client.js';
 
 let sys: TestSystem;
@@ -71,12 +70,7 @@ test('a worker process killed with SIGKILL mid-merge, then restarted, produces t
   const dir = sys.layout.uploadFilesDir(uploadId);
 
   // Kill as soon as the merge has written part of its temp file.
-  let tempBytes = 0;
-  for (let i = 0; i < 10_000 && tempBytes === 0; i++) {
-    const temp = (await filesIn(dir)).find((name) => name.endsWith('.merging'));
-    if (temp) tempBytes = (await stat(path.join(dir, temp)).catch(() => ({ size: 0 }))).size;
-    else await sleep(1);
-  }
+  const tempBytes = await waitForPartialMerge(dir);
   await firstWorker.kill('SIGKILL');
   assert.ok(tempBytes > 0 && tempBytes < source.length, `killed mid-merge (temp file had ${tempBytes} bytes)`);
   assert.equal((await sys.store.readUpload(sys.keyHashOf(options.identifier)))?.state, 'merging');
