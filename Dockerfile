@@ -18,4 +18,4 @@ COPY --from=build /app/dist ./dist
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
-CMD ["node", "dist/services/ingest/main.js"]
+CMD ["node", "--max-semi-space-size=2", "dist/services/ingest/main.js"]

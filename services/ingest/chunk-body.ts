@@ -102,13 +102,18 @@ export function takeMultipartFile(ctx: Context): ReceivedChunk {
   return { tempPath: file.filepath, size: file.size };
 }
 
+/** Marks a staged file as moved into place, so removeStagedFiles leaves its old name alone. */
+export function markPlaced(ctx: Context, tempPath: string): void {
+  ctx.state.placedFile = tempPath;
+}
+
 /**
  * Removes whatever the multipart parser staged for this request and was not moved into
- * place (removing a moved file's old name is a no-op). Waits for each stream to close
- * first, so a file still being opened is not recreated after its removal.
+ * place. Waits for each stream to close first, so a file still being opened is not
+ * recreated after its removal.
  */
 export async function removeStagedFiles(ctx: Context): Promise<void> {
-  const staged = (ctx.state.stagedFiles as StagedFile[] | undefined) ?? [];
+  const staged = ((ctx.state.stagedFiles as StagedFile[] | undefined) ?? []).filter((file) => file.path !== ctx.state.placedFile);
   await Promise.all(
     staged.map(async ({ path: stagedPath, stream }) => {
       if (!stream.writableFinished) stream.destroy();

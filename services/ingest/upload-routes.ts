@@ -11,6 +11,7 @@ import {
   discardUnreadBody,
   isMultipart,
   isRefusedContentType,
+  markPlaced,
   multipartChunkParser,
   receiveRawChunk,
   removeStagedFiles,
@@ -71,6 +72,7 @@ export function uploadRoutes({ intake, store, metrics, limits, accessOf, tmpDir,
       received = await receiveRawChunk(ctx, tmpDir, request.fields.currentChunkSize, fsync);
     }
     const stored = await intake.accept(request, received.tempPath, ctx.log);
+    markPlaced(ctx, received.tempPath);
     metrics.chunksReceived.inc({ outcome: stored.outcome });
     metrics.chunkBytesReceived.inc(received.size);
     if (stored.outcome === 'completed') metrics.uploadsReceived.inc();
