@@ -4,7 +4,7 @@
  * Every child is killed when the benchmark exits, fails or is interrupted.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,15 +142,38 @@ function tsc(args: string[]): void {
   execFileSync(path.join(repoRoot, 'node_modules/.bin/tsc'), args, { cwd: repoRoot, stdio: ['ignore', 2, 2] }); // errors to stderr, not the report
 }
 
+/** Copies what `npm run build` copies besides the compiled code: every file of services/ that is not TypeScript (Lua scripts, page assets). */
+async function copyAssets(from: string, to: string): Promise<void> {
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    const target = path.join(to, entry.name);
+    if (entry.isDirectory()) await copyAssets(source, target);
+    else if (entry.isFile() && !entry.name.endsWith('.ts')) {
+      await mkdir(to, { recursive: true });
+      await cp(source, target);
+    }
+  }
+}
+
+/** The commit BENCH_REF names (full hash), or undefined when the working tree is measured. */
+export function benchRef(): string | undefined {
+  const ref = process.env.BENCH_REF;
+  if (!ref) return undefined;
+  return execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: repoRoot, encoding: 'utf8' }).trim();
+}
+
 /**
  * By default the services are compiled, as the Docker image runs them (`npm run build`:
  * plain `node`, no tsx loader thread and esbuild child, which add ~50 MB of RSS), into a
  * temp folder: a snapshot, so a long run measures one version of the code even while the
- * working tree changes. The baselines are compiled the same way. BENCH_RUNTIME=tsx runs
- * everything from the working tree with `node --import tsx` instead.
+ * working tree changes. The baselines are compiled the same way. BENCH_REF=<commit> takes
+ * services/ from that commit instead of the working tree (other work in progress in the
+ * tree is then not measured). BENCH_RUNTIME=tsx runs everything from the working tree with
+ * `node --import tsx` instead.
  */
 export async function prepareBuild(): Promise<Build> {
   if (process.env.BENCH_RUNTIME === 'tsx') {
+    if (process.env.BENCH_REF || process.env.BENCH_PATCH) throw new Error('BENCH_RUNTIME=tsx runs the working tree: no BENCH_REF or BENCH_PATCH');
     return {
       ingest: path.join(repoRoot, 'services/ingest/main.ts'),
       worker: path.join(repoRoot, 'services/worker/main.ts'),
@@ -160,18 +183,27 @@ export async function prepareBuild(): Promise<Build> {
   }
   const root = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-bench-build-'));
   onCleanup(() => rm(root, { recursive: true, force: true }));
-  let project = path.join(repoRoot, 'tsconfig.build.json');
-  if (process.env.BENCH_PATCH) {
-    // An A/B experiment: compile a copy of services/ with a patch applied (e.g. bench/experiments/*.diff).
-    const src = path.join(root, 'src');
-    await cp(path.join(repoRoot, 'services'), path.join(src, 'services'), { recursive: true });
-    for (const file of ['package.json', 'tsconfig.json', 'tsconfig.build.json']) await cp(path.join(repoRoot, file), path.join(src, file));
-    await symlink(path.join(repoRoot, 'node_modules'), path.join(src, 'node_modules'));
-    execFileSync('patch', ['-p1', '-d', src, '-i', path.resolve(process.env.BENCH_PATCH)], { stdio: ['ignore', 'ignore', 'inherit'] });
-    project = path.join(src, 'tsconfig.build.json');
+  let srcRoot = repoRoot;
+  const ref = benchRef();
+  if (ref || process.env.BENCH_PATCH) {
+    // A copy of services/: from a commit (BENCH_REF) or the working tree, then patched for an
+    // A/B experiment (BENCH_PATCH, e.g. bench/experiments/*.diff).
+    srcRoot = path.join(root, 'src');
+    await mkdir(srcRoot, { recursive: true });
+    const files = ['services', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
+    if (ref) {
+      const archive = execFileSync('git', ['archive', '--format=tar', ref, ...files], { cwd: repoRoot, maxBuffer: 256 * 2 ** 20 });
+      execFileSync('tar', ['-x', '-C', srcRoot], { input: archive });
+    } else {
+      for (const file of files) await cp(path.join(repoRoot, file), path.join(srcRoot, file), { recursive: true });
+    }
+    await symlink(path.join(repoRoot, 'node_modules'), path.join(srcRoot, 'node_modules'));
+    if (process.env.BENCH_PATCH) {
+      execFileSync('patch', ['-p1', '-d', srcRoot, '-i', path.resolve(process.env.BENCH_PATCH)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    }
   }
-  tsc(['-p', project, '--outDir', path.join(root, 'dist')]);
-  await cp(path.join(repoRoot, 'services/shared/lua'), path.join(root, 'dist/services/shared/lua'), { recursive: true });
+  tsc(['-p', path.join(srcRoot, 'tsconfig.build.json'), '--outDir', path.join(root, 'dist')]);
+  await copyAssets(path.join(srcRoot, 'services'), path.join(root, 'dist/services'));
   tsc(['--ignoreConfig', '--outDir', path.join(root, 'baselines'), '--module', 'nodenext', '--moduleResolution', 'nodenext',
     '--target', 'es2022', '--skipLibCheck', '--types', 'node', '--strict',
     ...['plain', 'busboy', 'tus'].map((kind) => path.join(repoRoot, 'bench/baselines', `${kind}-server.ts`))]);

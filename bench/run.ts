@@ -7,6 +7,9 @@
  *   BENCH_INGESTS=n    ingest instances behind the round-robin client (default 1)
  *   BENCH_PROFILE=dir  run ingest and worker with --cpu-prof, profiles into dir
  *   BENCH_PATCH=file   A/B: compile services/ with this patch applied (bench/experiments/*.diff)
+ *   BENCH_REF=commit   compile services/ from that commit, not the working tree
+ *   BENCH_INGEST_NODE_ARGS, BENCH_WORKER_NODE_ARGS  extra node flags (space separated), e.g.
+ *                      "--max-semi-space-size=4" or "--heapsnapshot-signal=SIGUSR2"
  *   BENCH_RUNTIME=tsx  run services and baselines from source with tsx (default: compiled,
  *                      like the Docker image, into a temp folder: a snapshot of the tree)
  *
@@ -24,7 +27,7 @@ import { startRedisServer } from '../test/helpers/redis-server.js';
 import { ChunkSource } from './chunk-source.js';
 import type { BodyKind } from './load-client.js';
 import { baselineRun, chunkyardRun, memoryRun, mergeRun, roundTripRun, tusRun, type RunSample, type Shape } from './phases.js';
-import { cleanupAll, onCleanup, prepareBuild, repoRoot } from './processes.js';
+import { benchRef, cleanupAll, onCleanup, prepareBuild, repoRoot } from './processes.js';
 import { RoundTripCounter } from './redis-roundtrips.js';
 import { buildReport, ceilingOf, runKey, type Results, type SystemName } from './report.js';
 import { MiB, fmt } from './stats.js';
@@ -67,9 +70,9 @@ function git(args: string[]): string {
 }
 
 function commandLine(): string {
-  const vars = ['BENCH_SIZE', 'BENCH_REPS', 'BENCH_MEMORY', 'BENCH_MEMORY_GIB', 'BENCH_INGESTS', 'BENCH_PATCH']
+  const vars = ['BENCH_SIZE', 'BENCH_REPS', 'BENCH_MEMORY', 'BENCH_MEMORY_GIB', 'BENCH_INGESTS', 'BENCH_REF', 'BENCH_PATCH', 'BENCH_INGEST_NODE_ARGS', 'BENCH_WORKER_NODE_ARGS']
     .filter((name) => process.env[name] !== undefined)
-    .map((name) => `${name}=${process.env[name]}`);
+    .map((name) => (/\s/.test(process.env[name]!) ? `${name}='${process.env[name]}'` : `${name}=${process.env[name]}`));
   return [...vars, 'npm run bench'].join(' ');
 }
 
@@ -82,14 +85,17 @@ async function main(): Promise<void> {
   admin.on('error', () => undefined);
   onCleanup(async () => admin.disconnect());
   const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))![1]);
+  const ref = benchRef();
   const build = await prepareBuild();
   log(`mode ${mode}, ${reps} repetitions, services ${build.runtime} (${build.ingest}), scratch ${scratch}`);
 
   const nodeArgs = (name: string) => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, name)}`] : []);
+  const extraArgs = (variable: string) => (process.env[variable] ?? '').split(/\s+/).filter(Boolean);
   const start = (prefix: string, fsync: boolean) =>
     startChunkyard({
       build, redisUrl: redis.url, prefix, dataDir: path.join(scratch, prefix), fsync, ingests: ingestCount,
-      ingestNodeArgs: nodeArgs(`ingest-${prefix}`), workerNodeArgs: nodeArgs(`worker-${prefix}`),
+      ingestNodeArgs: [...extraArgs('BENCH_INGEST_NODE_ARGS'), ...nodeArgs(`ingest-${prefix}`)],
+      workerNodeArgs: [...extraArgs('BENCH_WORKER_NODE_ARGS'), ...nodeArgs(`worker-${prefix}`)],
     });
   const withFsync = await start('cya', true);
   const noFsync = await start('cyb', false);
@@ -102,9 +108,11 @@ async function main(): Promise<void> {
     mode, reps, command: commandLine(), shapes, concurrencies, bodies, runs: {}, merge: {}, cost: {}, roundTrips: {},
     costShape: { bytes: costBytes, chunkSizes: costChunkSizes, concurrency: 8 },
     environment: {
-      commit: git(['rev-parse', '--short', 'HEAD']) + (git(['status', '--porcelain', 'services']) ? ' (services/ modified)' : ''),
+      commit: ref ? ref.slice(0, 7) : git(['rev-parse', '--short', 'HEAD']) + (git(['status', '--porcelain', 'services']) ? ' (services/ modified)' : ''),
       node: process.version, cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), redis: (await admin.info('server')).match(/redis_version:(\S+)/)?.[1] ?? '?',
       ingests: ingestCount, chunk: `${CHUNK / MiB} MiB`, runtime: build.runtime, ...(process.env.BENCH_PATCH ? { patch: path.basename(process.env.BENCH_PATCH) } : {}),
+      ...(process.env.BENCH_INGEST_NODE_ARGS ? { ingestNodeArgs: process.env.BENCH_INGEST_NODE_ARGS } : {}),
+      ...(process.env.BENCH_WORKER_NODE_ARGS ? { workerNodeArgs: process.env.BENCH_WORKER_NODE_ARGS } : {}),
     },
   };
   const source = new ChunkSource(CHUNK);
