@@ -8,6 +8,7 @@ import { cp, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onJsonLines } from '../scripts/lib/json-lines.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -60,23 +61,10 @@ export function spawnNode(name: string, script: string, env: Record<string, stri
   child.once('exit', () => running.delete(child));
   const logs: LogLine[] = [];
   const listeners = new Set<(line: LogLine) => void>();
-  let buffered = '';
-  child.stdout!.on('data', (data: Buffer) => {
-    buffered += data.toString();
-    let newline;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const text = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        continue;
-      }
-      // Keep only what is not per-merge chatter, so memory stays flat over a long run.
-      if (line.msg !== 'merged') logs.push(line);
-      for (const listener of listeners) listener(line);
-    }
+  onJsonLines<LogLine>(child.stdout!, (line) => {
+    // Keep only what is not per-merge chatter, so memory stays flat over a long run.
+    if (line.msg !== 'merged') logs.push(line);
+    for (const listener of listeners) listener(line);
   });
   let stderr = '';
   child.stderr!.on('data', (data: Buffer) => {

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onJsonLines } from '../../scripts/lib/json-lines.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const running = new Set<ChildProcess>();
@@ -27,21 +28,9 @@ export function startService(service: 'ingest' | 'worker', env: Record<string, s
   child.once('exit', () => running.delete(child));
   const logs: Record<string, unknown>[] = [];
   const waiters: { message: string; resolve: (line: Record<string, unknown>) => void }[] = [];
-  let buffered = '';
-  child.stdout!.on('data', (data: Buffer) => {
-    buffered += data.toString();
-    let newline;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const text = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      try {
-        const line = JSON.parse(text) as Record<string, unknown>;
-        logs.push(line);
-        for (const waiter of waiters.filter((w) => w.message === line.msg)) waiter.resolve(line);
-      } catch {
-        // not a log line
-      }
-    }
+  onJsonLines(child.stdout!, (line) => {
+    logs.push(line);
+    for (const waiter of waiters.filter((w) => w.message === line.msg)) waiter.resolve(line);
   });
   let stderr = '';
   child.stderr!.on('data', (data: Buffer) => {
