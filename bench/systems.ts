@@ -4,6 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { SERVICE_NODE_FLAGS } from '../scripts/lib/node-flags.js';
 import { freePort } from '../test/helpers/redis-server.js';
 import { spawnNode, type Build, type LogLine, type NodeProcess } from './processes.js';
 
@@ -24,7 +25,7 @@ export interface ChunkyardOptions {
   dataDir: string;
   fsync: boolean;
   ingests?: number;
-  /** Extra node flags (e.g. --cpu-prof) for the ingest and the worker. */
+  /** Extra node flags (e.g. --cpu-prof) for the ingest and the worker, after the ones they are always started with. */
   ingestNodeArgs?: string[];
   workerNodeArgs?: string[];
 }
@@ -66,7 +67,7 @@ export async function startChunkyard(options: ChunkyardOptions): Promise<Chunkya
     const ingest = spawnNode(`ingest-${options.prefix}-${i}`, options.build.ingest, {
       ...chunkyardEnv(options),
       PORT: String(port),
-    }, options.ingestNodeArgs);
+    }, [...SERVICE_NODE_FLAGS.ingest, ...(options.ingestNodeArgs ?? [])]);
     ingests.push(ingest);
     await ingest.waitForLog('ingest listening');
     urls.push(`http://127.0.0.1:${port}`);
@@ -82,7 +83,7 @@ export async function startChunkyard(options: ChunkyardOptions): Promise<Chunkya
         ...chunkyardEnv(options),
         // The worker's own HTTP port, where the services have one (metrics, health).
         WORKER_PORT: String(await freePort()),
-      }, options.workerNodeArgs);
+      }, [...SERVICE_NODE_FLAGS.worker, ...(options.workerNodeArgs ?? [])]);
       worker.onLog((line: LogLine) => {
         if (line.msg === 'merged' && typeof line.uploadId === 'string') {
           merged.set(line.uploadId, {

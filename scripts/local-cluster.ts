@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SERVICE_NODE_FLAGS, type ServiceName } from './lib/node-flags.js';
 import { freePort, startRedisProcess } from './lib/redis-server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -96,8 +97,8 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<L
     await mkdir(path.join(workDir, 'redis'), { recursive: true });
     redis = await startRedisProcess({ dir: path.join(workDir, 'redis'), appendOnly: true });
     const env = { ...process.env, REDIS_URL: redis.url, DATA_DIR: dataDir, HOST: '127.0.0.1', ...options.env };
-    const service = (name: string, extra: Record<string, string>) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'services', name, 'main.ts')], {
+    const service = (name: ServiceName, extra: Record<string, string>) => {
+      const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[name], '--import', 'tsx', path.join(root, 'services', name, 'main.ts')], {
         env: { ...env, ...extra },
         stdio: ['ignore', 'ignore', 'inherit'],
       });

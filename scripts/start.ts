@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '../services/shared/config.js';
+import { SERVICE_NODE_FLAGS } from './lib/node-flags.js';
 import { redisServerInstalled, startRedisProcess, type RedisProcess } from './lib/redis-server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,10 +31,8 @@ if (!env.REDIS_URL) {
   process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), service: 'start', msg: 'private redis-server started', url: redis.url, dir })}\n`);
 }
 
-// The ingest's young generation is kept small: see bench/README.md, "Memory".
-const nodeFlags: Record<string, string[]> = { ingest: ['--max-semi-space-size=2'], worker: [] };
-const children: ChildProcess[] = ['ingest', 'worker'].map((service) =>
-  spawn(process.execPath, [...nodeFlags[service]!, '--import', 'tsx', path.join(root, 'services', service, 'main.ts')], { stdio: 'inherit', env }),
+const children: ChildProcess[] = (['ingest', 'worker'] as const).map((service) =>
+  spawn(process.execPath, [...SERVICE_NODE_FLAGS[service], '--import', 'tsx', path.join(root, 'services', service, 'main.ts')], { stdio: 'inherit', env }),
 );
 
 let exitCode = 0;

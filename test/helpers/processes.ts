@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onJsonLines } from '../../scripts/lib/json-lines.js';
+import { SERVICE_NODE_FLAGS, type ServiceName } from '../../scripts/lib/node-flags.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const running = new Set<ChildProcess>();
@@ -18,8 +19,8 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startService(service: 'ingest' | 'worker', env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services', service, 'main.ts')], {
+export function startService(service: ServiceName, env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[service], '--import', 'tsx', path.join(repoRoot, 'services', service, 'main.ts')], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'info', WORKER_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
