@@ -68,8 +68,11 @@ export class ChunkIntake {
     this.refuseInvalid(result, fields.chunkNumber);
 
     if (result.outcome === 'completed' || result.outcome === 'enqueue') {
+      await this.enqueuer.enqueue({ keyHash, uploadId: result.uploadId }, result.earlyMerge === 'parked');
+      log.info({ uploadId: result.uploadId, recovered: result.outcome === 'enqueue', earlyMerge: result.earlyMerge }, 'upload complete, merge queued');
+    } else if (result.startsEarlyMerge) {
       await this.enqueuer.enqueue({ keyHash, uploadId: result.uploadId });
-      log.info({ uploadId: result.uploadId, recovered: result.outcome === 'enqueue' }, 'upload complete, merge queued');
+      log.info({ uploadId: result.uploadId }, 'early merge queued');
     }
     return {
       outcome: publicOutcome(result),

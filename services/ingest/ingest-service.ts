@@ -42,6 +42,7 @@ export async function createIngestService(config: Config, logger: Logger): Promi
     prefix: config.REDIS_PREFIX,
     idleTtlSeconds: config.UPLOAD_TTL,
     resultTtlSeconds: config.RESULT_TTL,
+    earlyMergeMinSize: config.EARLY_MERGES_PER_WORKER > 0 ? config.EARLY_MERGE_MIN_SIZE : 0,
   });
   const mergeQueue = createMergeQueue(redis, config.REDIS_PREFIX);
   const webhookQueue = createWebhookQueue(redis, config.REDIS_PREFIX);

@@ -35,11 +35,12 @@ export async function readUploadStatus(
   const upload = await store.readUpload(keyHash);
   if (!upload) return undefined;
   let job: UploadStatus['job'] = null;
+  const jobId = mergeJobId(upload.uploadId, upload.earlyMerge === 'parked');
   try {
-    const found = await queue.getJob(mergeJobId(upload.uploadId));
+    const found = await queue.getJob(jobId);
     if (found) {
       job = {
-        id: found.id ?? mergeJobId(upload.uploadId),
+        id: found.id ?? jobId,
         state: await found.getState(),
         progress: isMergeProgress(found.progress) ? found.progress.percent : 0,
         attemptsMade: found.attemptsMade,

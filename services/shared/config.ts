@@ -105,6 +105,21 @@ export const settings = {
   IDLE_TIMEOUT_MS: setting(wholeNumber(1000), '60000', 'A connection that sends nothing for this long mid-request is closed.'),
   CHUNK_FSYNC: setting(flag(), 'true', 'fsync each chunk before it is counted, so a power cut cannot lose it.'),
   MERGE_CONCURRENCY: setting(wholeNumber(1, 64), '2', 'Merge jobs one worker process runs at once.'),
+  EARLY_MERGE_MIN_SIZE: setting(
+    byteSize(),
+    '64MB',
+    'Uploads at least this large start merging with their first chunk, appending chunks as they arrive, so the file is ready soon after the last one.',
+  ),
+  EARLY_MERGES_PER_WORKER: setting(
+    wholeNumber(0, 63),
+    '1',
+    'Early merges one worker process runs at once (fewer than `MERGE_CONCURRENCY`, which they count against); further large uploads merge once complete. 0 turns early merging off.',
+  ),
+  EARLY_MERGE_IDLE_MS: setting(
+    wholeNumber(100),
+    '15000',
+    'An early merge that gets no next chunk for this long gives its slot back; its upload is merged once complete.',
+  ),
   MERGE_ATTEMPTS: setting(wholeNumber(1, 100), '5', 'Tries of a merge job before the upload is marked failed.'),
   MERGE_DISK_FULL_RETRY_MS: setting(
     wholeNumber(100),
@@ -163,6 +178,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = values as Parsed;
   if (problems.length === 0 && parsed.MAX_CHUNK_SIZE > parsed.MAX_FILE_SIZE) {
     problems.push('MAX_CHUNK_SIZE: must not exceed MAX_FILE_SIZE');
+  }
+  if (problems.length === 0 && parsed.EARLY_MERGES_PER_WORKER >= parsed.MERGE_CONCURRENCY && parsed.EARLY_MERGES_PER_WORKER > 0) {
+    problems.push('EARLY_MERGES_PER_WORKER: must be less than MERGE_CONCURRENCY, so completed uploads always have a slot (0 turns early merging off)');
   }
   if (problems.length === 0 && parsed.CORS_CREDENTIALS && parsed.CORS_ORIGINS.split(',').some((o) => o.trim() === '*')) {
     problems.push('CORS_CREDENTIALS: needs explicit CORS_ORIGINS, not *');

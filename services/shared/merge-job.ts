@@ -23,16 +23,18 @@ export interface MergeJobResult {
 
 /**
  * One upload, one job id: BullMQ ignores an add whose id exists, so every ingest that
- * enqueues the same completed upload produces one job. Ids may contain neither `:`
- * nor only digits (../shared/LESSONS.md).
+ * enqueues the same upload produces one job, and the completing chunk of an upload whose
+ * merge started early finds that job running. An early merge that was parked has ended,
+ * so the upload's merge at completion is a job of its own (`afterPark`). Ids may contain
+ * neither `:` nor only digits (../shared/LESSONS.md).
  */
-export function mergeJobId(uploadId: string): string {
-  return `merge-${uploadId}`;
+export function mergeJobId(uploadId: string, afterPark = false): string {
+  return afterPark ? `merge-${uploadId}-after-park` : `merge-${uploadId}`;
 }
 
-export function mergeJobOptions(uploadId: string, attempts: number): JobsOptions {
+export function mergeJobOptions(uploadId: string, attempts: number, afterPark = false): JobsOptions {
   return {
-    jobId: mergeJobId(uploadId),
+    jobId: mergeJobId(uploadId, afterPark),
     attempts,
     backoff: { type: 'exponential', delay: 1_000 },
     // Finished jobs are kept a while for the dashboard; the upload's own state in Redis,

@@ -11,6 +11,8 @@ const SCRIPTS = {
   recordChunk: 2,
   chunkStatus: 2,
   beginMerge: 2,
+  peekChunks: 2,
+  parkEarlyMerge: 1,
   finishMerge: 1,
   markFailed: 1,
   cancelUpload: 2,
@@ -67,16 +69,33 @@ export interface NewChunk {
 
 export type RecordOutcome = 'stored' | 'duplicate' | 'completed' | 'enqueue' | 'done' | 'conflict' | 'geometry' | 'failed' | 'cancelled';
 
+/**
+ * An upload's early merge: `started` when its merge job was added with its first chunk (to
+ * append chunks while the rest arrive), `parked` once that job gave its slot back; the
+ * upload is then merged by a job of its own when complete.
+ */
+export type EarlyMerge = 'started' | 'parked' | undefined;
+
 export interface RecordResult {
   outcome: RecordOutcome;
   uploadId: string;
   received: number;
   /** Chunk count once the upload's geometry is settled, else undefined. */
   total: number | undefined;
+  earlyMerge: EarlyMerge;
+  /** This chunk started the upload's early merge: its job is to be added now. */
+  startsEarlyMerge: boolean;
 }
 
 export type ChunkStatus = 'present' | 'absent' | 'conflict' | 'failed' | 'cancelled';
-export type BeginMergeOutcome = 'merge' | 'complete' | 'failed' | 'stale' | 'missing' | 'receiving';
+export type BeginMergeOutcome = 'merge' | 'complete' | 'failed' | 'stale' | 'missing' | 'early' | 'receiving';
+
+/** What an early merge sees of its upload: the state, and the recorded file of each chunk asked for. */
+export interface ChunkPeek {
+  state: UploadState | 'missing' | 'stale';
+  /** The file of chunk `first + i`, or undefined while that chunk is not recorded. */
+  files: (string | undefined)[];
+}
 
 /** An upload's Redis hash, parsed. */
 export interface UploadRecord {
@@ -92,6 +111,7 @@ export interface UploadRecord {
   identifier: string;
   scope: string;
   createdAt: number;
+  earlyMerge: EarlyMerge;
   path?: string;
   size?: number;
   sha256?: string;
@@ -106,6 +126,8 @@ export interface UploadStoreOptions {
   idleTtlSeconds: number;
   /** Seconds a finished upload's record is kept (RESULT_TTL). */
   resultTtlSeconds: number;
+  /** Uploads at least this large start their merge with their first chunk (0: none do). */
+  earlyMergeMinSize?: number;
   now?: () => number;
 }
 
@@ -134,9 +156,16 @@ export class UploadStore {
     const reply = (await this.call('recordChunk', chunk.keyHash, meta, chunks, chunk.chunkNumber, chunk.chunkFile, chunk.modeMask,
       chunk.fingerprint, chunk.candidateUploadId, this.now(), this.options.idleTtlSeconds, chunk.floorCount,
       chunk.ceilCount, m.totalSize, m.chunkSize, m.filename, m.relativePath, m.type, m.identifier, m.scope,
-      this.options.resultTtlSeconds)) as [RecordOutcome, string, number, number];
-    const [outcome, uploadId, received, total] = reply;
-    return { outcome, uploadId, received, total: total > 0 ? total : undefined };
+      this.options.resultTtlSeconds, this.options.earlyMergeMinSize ?? 0)) as [RecordOutcome, string, number, number, string, number];
+    const [outcome, uploadId, received, total, earlyMerge, startsEarlyMerge] = reply;
+    return {
+      outcome,
+      uploadId,
+      received,
+      total: total > 0 ? total : undefined,
+      earlyMerge: earlyMerge === 'started' || earlyMerge === 'parked' ? earlyMerge : undefined,
+      startsEarlyMerge: startsEarlyMerge === 1,
+    };
   }
 
   async chunkStatus(keyHash: string, chunkNumber: number, fingerprint: string): Promise<ChunkStatus> {
@@ -147,6 +176,18 @@ export class UploadStore {
   async beginMerge(keyHash: string, uploadId: string): Promise<BeginMergeOutcome> {
     const { meta, chunks } = this.keys(keyHash);
     return (await this.call('beginMerge', keyHash, meta, chunks, uploadId, this.now(), this.options.idleTtlSeconds)) as BeginMergeOutcome;
+  }
+
+  /** The state of an upload in early merge, and the recorded files of chunks first..first+count-1. */
+  async peekChunks(keyHash: string, uploadId: string, first: number, count: number): Promise<ChunkPeek> {
+    const { meta, chunks } = this.keys(keyHash);
+    const [state, ...files] = (await this.call('peekChunks', keyHash, meta, chunks, uploadId, first, count)) as [ChunkPeek['state'], ...(string | null)[]];
+    return { state, files: files.map((file) => file ?? undefined) };
+  }
+
+  /** Gives up an early merge while the upload still receives; false when it is no longer receiving. */
+  async parkEarlyMerge(keyHash: string, uploadId: string): Promise<boolean> {
+    return (await this.call('parkEarlyMerge', keyHash, this.keys(keyHash).meta, uploadId)) === 1;
   }
 
   async finishMerge(keyHash: string, uploadId: string, result: { path: string; size: number; sha256: string }): Promise<boolean> {
@@ -210,6 +251,7 @@ function parseUploadRecord(hash: Record<string, string>): UploadRecord {
     identifier: hash.identifier ?? '',
     scope: hash.scope ?? '',
     createdAt: Number(hash.createdAt),
+    earlyMerge: hash.earlyMerge === 'started' || hash.earlyMerge === 'parked' ? hash.earlyMerge : undefined,
     path: hash.path,
     size: numberOrUndefined(hash.size),
     sha256: hash.sha256,

@@ -1,10 +1,14 @@
 /**
- * The merge job: chunks 1..n of a completed upload into `files/<upload id>/<name>`.
+ * The merge job: chunks 1..n of an upload into `files/<upload id>/<name>`. A large
+ * upload's job starts with its first chunk and appends chunks while the rest arrive
+ * (merge-ahead.ts), so its file is ready soon after the last chunk; any other upload's
+ * starts once it is complete.
  *
  * Idempotent, because BullMQ may run a job again (a stalled lock, a retry, a crash):
  * - the upload's state in Redis says whether a merge is still needed (begin-merge.lua);
- * - the file is built under a temp name and renamed into place, so the published name
- *   only ever holds a whole, verified file, and a rerun replaces it with the same bytes;
+ * - the file is built under a temp name of each attempt's own and renamed into place, so
+ *   the published name only ever holds a whole, verified file, and a rerun replaces it
+ *   with the same bytes;
  * - the result is recorded before the chunks are deleted, and a rerun of a finished
  *   job only completes that deletion.
  */
@@ -19,10 +23,19 @@ import { fsyncDirectory } from '../shared/fs-durability.js';
 import type { MergeJobData, MergeJobResult } from '../shared/merge-job.js';
 import type { MergeProgress } from '../shared/upload-events.js';
 import { CHUNK_FILE_PATTERN, type StorageLayout } from '../shared/storage-layout.js';
-import type { UploadRecord, UploadStore } from '../shared/upload-store.js';
-import { BrokenChunkError, mergeChunks, type ChunkSource } from './merge-chunks.js';
+import type { BeginMergeOutcome, UploadRecord, UploadStore } from '../shared/upload-store.js';
+import { BufferPool } from './buffer-pool.js';
+import { mergeAhead } from './merge-ahead.js';
+import { BrokenChunkError, MergeOutput, type ChunkSource } from './merge-output.js';
 import { sanitizeFilename } from './sanitize-filename.js';
 import type { UploadNotifier } from './upload-notifier.js';
+
+export interface EarlyMergeOptions {
+  /** Early merges one worker process runs at once; more park straight away (0: none run). */
+  perWorker: number;
+  /** An early merge that appends no chunk for this long parks, giving its slot back. */
+  idleMs: number;
+}
 
 export interface MergeProcessorOptions {
   store: UploadStore;
@@ -30,20 +43,30 @@ export interface MergeProcessorOptions {
   logger: Logger;
   /** Queues the completion webhook once an upload is complete or failed. */
   notifier?: UploadNotifier;
-  /** Told of every merge actually performed (not of reruns that find it done). */
+  /** Told of every merge actually performed: its bytes, and seconds from the upload's completion to publication. */
   onMerged?: (bytes: number, seconds: number) => void;
+  /** Told when an early merge ends: it merged the upload, or parked. */
+  onEarlyMerge?: (end: 'merged' | 'parked') => void;
   /** Aborted at shutdown: an active merge stops and hands its job straight back to the queue. */
   shutdownSignal?: AbortSignal;
   /** How long a merge that found the disk full waits before it tries again. */
   diskFullRetryMs?: number;
+  earlyMerge?: EarlyMergeOptions;
 }
 
 export type MergeJob = Job<MergeJobData, MergeJobResult | undefined>;
 
 const TEMP_SUFFIX = '.merging';
+const COPY_BUFFER_SIZE = 1024 * 1024;
+const PROGRESS_EVERY = 16 * COPY_BUFFER_SIZE;
+const FLUSH_EVERY = 32 * COPY_BUFFER_SIZE;
 
 export function createMergeProcessor(options: MergeProcessorOptions) {
-  const { store, layout, logger, notifier, onMerged, shutdownSignal, diskFullRetryMs = 30_000 } = options;
+  const { store, layout, logger, notifier, onMerged, onEarlyMerge, shutdownSignal, diskFullRetryMs = 30_000 } = options;
+  const earlyMerge = options.earlyMerge ?? { perWorker: 0, idleMs: 0 };
+  const buffers = new BufferPool(COPY_BUFFER_SIZE);
+  let earlyMergesRunning = 0;
+
   async function failUpload(data: MergeJobData, reason: string): Promise<never> {
     await store.markFailed(data.keyHash, data.uploadId, reason);
     await notifier?.uploadFinished(data.keyHash);
@@ -55,12 +78,13 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
     await store.dropChunkMap(keyHash);
   }
 
-  async function chunkSources(data: MergeJobData, upload: UploadRecord): Promise<ChunkSource[]> {
+  /** Chunks `from`..n of a complete upload, in the geometry its chunks settled on. */
+  async function chunkSources(data: MergeJobData, upload: UploadRecord, from: number): Promise<ChunkSource[]> {
     const geometry = { totalSize: upload.totalSize, chunkSize: upload.chunkSize };
     const mode = settledMode(upload.modeMask);
     const files = await store.readChunkMap(data.keyHash);
     const sources: ChunkSource[] = [];
-    for (let number = 1; number <= chunkCount(geometry, mode); number++) {
+    for (let number = from; number <= chunkCount(geometry, mode); number++) {
       const file = files.get(number);
       if (file === undefined || !CHUNK_FILE_PATTERN.test(file)) await failUpload(data, `chunk ${number} was never recorded`);
       sources.push({ path: layout.chunkPath(data.keyHash, file!), expectedLength: expectedChunkLength(geometry, mode, number)! });
@@ -74,18 +98,22 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
     await Promise.all(names.filter((n) => n.endsWith(TEMP_SUFFIX)).map((n) => rm(path.join(dir, n), { force: true })));
   }
 
-  /** Builds the merged file under a temp name beside its destination; returns it verified. */
-  async function buildMergedFile(job: MergeJob, upload: UploadRecord, sources: ChunkSource[]) {
+  /**
+   * The temp file beside the destination. Progress is reported once the upload is
+   * complete: before, events say the upload is receiving, and a merge percentage would
+   * contradict them.
+   */
+  async function createOutput(job: MergeJob, upload: UploadRecord, reporting: () => boolean): Promise<MergeOutput> {
     const dir = layout.uploadFilesDir(upload.uploadId);
     await mkdir(dir, { recursive: true });
     await removeStaleTemps(dir);
-    const tempPath = path.join(dir, `.${job.id}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
-    const output = await mergeChunks(sources, tempPath, {
-      onProgress: (written) => job.updateProgress(progressOf(job.data.keyHash, upload, written)),
+    return MergeOutput.create(path.join(dir, `.${job.id}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`), {
+      buffers,
       signal: shutdownSignal,
+      progressEvery: PROGRESS_EVERY,
+      flushEvery: FLUSH_EVERY,
+      onProgress: (written) => (reporting() ? job.updateProgress(progressOf(job.data.keyHash, upload, written)) : undefined),
     });
-    await job.updateProgress(progressOf(job.data.keyHash, upload, output.size));
-    return { ...output, dir, tempPath };
   }
 
   /** Turns a failed merge into what the queue should do with the job. */
@@ -108,10 +136,9 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
     throw err;
   }
 
-  return async function processMerge(job: MergeJob, token?: string): Promise<MergeJobResult | undefined> {
+  /** What a job does when begin-merge.lua says there is no merge for it to do. */
+  async function endWithout(begin: BeginMergeOutcome, job: MergeJob, log: Logger): Promise<MergeJobResult | undefined> {
     const { data } = job;
-    const log = logger.child({ uploadId: data.uploadId, jobId: job.id, attempt: job.attemptsMade + 1 });
-    const begin = await store.beginMerge(data.keyHash, data.uploadId);
     if (begin === 'complete') {
       log.info('upload already merged; finishing cleanup only');
       await deleteChunks(data.keyHash);
@@ -119,43 +146,110 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
       const upload = await store.readUpload(data.keyHash);
       return upload?.path ? { path: upload.path, size: upload.size ?? 0, sha256: upload.sha256 ?? '' } : undefined;
     }
-    if (begin === 'stale' || begin === 'failed') {
-      log.info({ begin }, 'nothing to merge for this job');
-      return undefined;
-    }
     if (begin === 'missing') return failUpload(data, 'the upload state expired before it was merged');
     if (begin === 'receiving') return failUpload(data, 'merge job for an upload that is still receiving');
+    log.info({ begin }, 'nothing to merge for this job');
+    return undefined;
+  }
 
-    const upload = (await store.readUpload(data.keyHash))!;
-    const sources = await chunkSources(data, upload);
-    const started = Date.now();
-    const built = await buildMergedFile(job, upload, sources).catch((err: unknown) => settleFailure(err, job, token, log));
-    if (built.size !== upload.totalSize) {
-      await rm(built.tempPath, { force: true });
-      return failUpload(data, `merged ${built.size} bytes, expected ${upload.totalSize}`);
-    }
+  /** An early merge over the limit parks at once; returns what begin-merge says once the upload moved on instead. */
+  async function parkOrBeginAgain(data: MergeJobData): Promise<BeginMergeOutcome | 'parked'> {
+    if (await store.parkEarlyMerge(data.keyHash, data.uploadId)) return 'parked';
+    return store.beginMerge(data.keyHash, data.uploadId);
+  }
 
-    const destination = path.join(built.dir, sanitizeFilename(upload.filename));
-    await rename(built.tempPath, destination);
-    await fsyncDirectory(built.dir);
+  /** Publishes a verified merge: rename into place, record, then delete the chunks. */
+  async function publish(job: MergeJob, upload: UploadRecord, output: MergeOutput, built: { size: number; sha256: string }, log: Logger) {
+    const { data } = job;
+    const dir = path.dirname(output.path);
+    const destination = path.join(dir, sanitizeFilename(upload.filename));
+    await rename(output.path, destination);
+    await fsyncDirectory(dir);
     const result = { path: layout.relative(destination), size: built.size, sha256: built.sha256 };
     if (!(await store.finishMerge(data.keyHash, data.uploadId, result))) {
       // Cancelled while merging (DELETE /uploads/:id): what was published must go too.
       const now = await store.readUpload(data.keyHash);
       if (now?.uploadId === data.uploadId && now.state === 'cancelled') {
-        await rm(built.dir, { recursive: true, force: true });
+        await rm(dir, { recursive: true, force: true });
         await deleteChunks(data.keyHash);
       }
       log.warn({ state: now?.state }, 'upload changed state during the merge; result discarded');
       return undefined;
     }
     await deleteChunks(data.keyHash);
-    const ms = Date.now() - started;
-    onMerged?.(built.size, ms / 1000);
-    await notifier?.uploadFinished(data.keyHash);
-    log.info({ ...result, ms }, 'merged');
     return result;
+  }
+
+  return async function processMerge(job: MergeJob, token?: string): Promise<MergeJobResult | undefined> {
+    const { data } = job;
+    const log = logger.child({ uploadId: data.uploadId, jobId: job.id, attempt: job.attemptsMade + 1 });
+    let begin: BeginMergeOutcome | 'parked' = await store.beginMerge(data.keyHash, data.uploadId);
+    if (begin === 'early' && earlyMergesRunning >= earlyMerge.perWorker) begin = await parkOrBeginAgain(data);
+    if (begin === 'parked') {
+      log.info({ running: earlyMergesRunning }, 'early merge parked: as many as this worker runs at once');
+      onEarlyMerge?.('parked');
+      return undefined;
+    }
+    if (begin !== 'merge' && begin !== 'early') return endWithout(begin, job, log);
+
+    const started = Date.now();
+    const early = begin === 'early';
+    let upload = (await store.readUpload(data.keyHash))!;
+    let complete = !early;
+    let output: MergeOutput | undefined;
+    try {
+      output = await createOutput(job, upload, () => complete);
+      let nextChunk = 1;
+      if (early) {
+        earlyMergesRunning++;
+        const ahead = await mergeAhead({ store, layout, keyHash: data.keyHash, upload, output, idleMs: earlyMerge.idleMs, signal: shutdownSignal })
+          .finally(() => earlyMergesRunning--);
+        if (ahead.end !== 'completed') {
+          await output.discard();
+          log.info({ end: ahead.end, appended: output.size }, ahead.end === 'parked' ? 'early merge parked: no chunk for a while' : 'early merge ended: upload gone');
+          if (ahead.end === 'parked') onEarlyMerge?.('parked');
+          return undefined;
+        }
+        begin = await store.beginMerge(data.keyHash, data.uploadId);
+        if (begin !== 'merge') {
+          await output.discard();
+          return endWithout(begin, job, log);
+        }
+        nextChunk = ahead.nextChunk;
+        upload = (await store.readUpload(data.keyHash))!; // the geometry is settled now
+      }
+      complete = true;
+      const completedAt = early ? Date.now() : started;
+      for (const [i, source] of (await chunkSources(data, upload, nextChunk)).entries()) await output.append(source, nextChunk + i);
+      const built = await output.finish();
+      if (built.size !== upload.totalSize) {
+        await rm(output.path, { force: true });
+        return failUpload(data, `merged ${built.size} bytes, expected ${upload.totalSize}`);
+      }
+      await job.updateProgress(progressOf(data.keyHash, upload, built.size));
+      const result = await publish(job, upload, output, built, log);
+      if (!result) return undefined;
+      const tailMs = Date.now() - completedAt;
+      onMerged?.(built.size, tailMs / 1000);
+      if (early) onEarlyMerge?.('merged');
+      await notifier?.uploadFinished(data.keyHash);
+      log.info({ ...result, ms: Date.now() - started, early, tailMs }, 'merged');
+      return result;
+    } catch (err) {
+      await output?.discard();
+      // Chunk files vanish when an upload is cancelled (DELETE /uploads/:id) mid-merge.
+      if (err instanceof BrokenChunkError && (await isCancelled(data))) {
+        log.info('upload cancelled during its merge');
+        return undefined;
+      }
+      return settleFailure(err, job, token, log);
+    }
   };
+
+  async function isCancelled(data: MergeJobData): Promise<boolean> {
+    const now = await store.readUpload(data.keyHash);
+    return now?.uploadId === data.uploadId && now.state === 'cancelled';
+  }
 }
 
 /** Job progress carries what any ingest needs to route it to the upload's listeners. */

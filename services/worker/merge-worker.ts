@@ -18,7 +18,7 @@ export interface MergeWorkerOptions extends MergeProcessorOptions {
 /** The BullMQ worker on the merge queue. */
 export function createMergeWorker(options: MergeWorkerOptions): Worker<MergeJobData, MergeJobResult | undefined> {
   const { store, logger, notifier, metrics } = options;
-  const processor = createMergeProcessor({ ...options, onMerged: metrics?.merged });
+  const processor = createMergeProcessor({ ...options, onMerged: metrics?.merged, onEarlyMerge: metrics?.earlyMerge });
   const worker = new Worker<MergeJobData, MergeJobResult | undefined>(MERGE_QUEUE, processor, {
     connection: options.connection,
     prefix: queuePrefix(options.prefix),

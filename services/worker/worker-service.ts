@@ -63,6 +63,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
     metrics: createWorkerMetrics(registry),
     shutdownSignal: shutdown.signal,
     diskFullRetryMs: config.MERGE_DISK_FULL_RETRY_MS,
+    earlyMerge: { perWorker: config.EARLY_MERGES_PER_WORKER, idleMs: config.EARLY_MERGE_IDLE_MS },
     prefix: config.REDIS_PREFIX,
     concurrency: config.MERGE_CONCURRENCY,
     lockDurationMs: config.MERGE_LOCK_MS,

@@ -1,6 +1,7 @@
 /**
  * A worker SIGKILLed at a random point of each of 10 merges (before it starts, while it
  * writes, after it publishes) and restarted: every file correct, no temp files left.
+ * The same for a merge killed while it appends chunks of an upload still receiving.
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
@@ -8,8 +9,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { killAll, startService } from '../helpers/processes.js';
-import { startSystem, type TestSystem } from '../helpers/system.js';
-import { randomFile, sha256, uploadFile } from '../helpers/upload-client.js';
+import { startSystem, waitForPartialMerge, type TestSystem } from '../helpers/system.js';
+import { cutChunks, randomFile, sendChunk, sha256, uploadFile } from '../helpers/upload-client.js';
 
 const MERGES = 10;
 let sys: TestSystem;
@@ -54,4 +55,30 @@ test(`${MERGES} merges, each with its worker SIGKILLed at a random point`, async
   }
   const tally = Object.entries(killedIn.reduce<Record<string, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {}));
   console.log(`worker SIGKILL: ${MERGES} merges, killed while ${tally.map(([s, n]) => `${s} ×${n}`).join(', ')}; ${MERGES} correct files`);
+});
+
+test('a worker SIGKILLed during an early merge: the restarted worker merges the upload from the start', async () => {
+  const early = await startSystem({ env: { EARLY_MERGE_MIN_SIZE: '1MB', EARLY_MERGES_PER_WORKER: '1' } });
+  try {
+    const env = { REDIS_URL: early.redisServer.url, DATA_DIR: early.config.dataDir, MERGE_LOCK_MS: '1000', EARLY_MERGE_MIN_SIZE: '1MB', EARLY_MERGES_PER_WORKER: '1' };
+    const source = randomFile(32 * 1024 * 1024 + 5);
+    const options = { urls: early.urls, identifier: 'kill-early', chunkSize: 1024 * 1024, body: 'octet' as const, filename: 'e.bin' };
+    const chunks = cutChunks(source.length, options.chunkSize);
+    const worker = startService('worker', env);
+    await worker.waitForLog('worker ready');
+    let uploadId = '';
+    for (const chunk of chunks.slice(0, 20)) uploadId = String((await sendChunk(early.urls[0]!, source, chunk, options)).body!.uploadId);
+    assert.ok((await waitForPartialMerge(early.layout.uploadFilesDir(uploadId))) > 0, 'the early merge was under way');
+    await worker.kill('SIGKILL');
+
+    startService('worker', env);
+    for (const chunk of chunks.slice(20)) assert.equal((await sendChunk(early.urls[0]!, source, chunk, options)).status, 200);
+    const upload = await early.waitForState('kill-early', ['complete', 'failed'], 60_000);
+    assert.equal(upload.state, 'complete', upload.error);
+    assert.ok((await readFile(path.join(early.config.dataDir, upload.path!))).equals(source), 'bytes equal');
+    assert.deepEqual(await readdir(early.layout.uploadFilesDir(uploadId)), ['e.bin'], 'the killed merge left no temp file behind');
+  } finally {
+    killAll();
+    await early.stop();
+  }
 });

@@ -45,7 +45,7 @@ test(`${ROUNDS} rounds of last chunks racing on two instances: one completion, o
 
   const jobs = await sys.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed']);
   assert.equal(jobs.length, ROUNDS, 'one merge job per upload');
-  assert.deepEqual(new Set(jobs.map((job) => job.id)), new Set([...files.keys()].map(mergeJobId)));
+  assert.deepEqual(new Set(jobs.map((job) => job.id)), new Set([...files.keys()].map((uploadId) => mergeJobId(uploadId))));
 
   await sys.startWorker();
   for (let round = 0; round < ROUNDS; round++) {

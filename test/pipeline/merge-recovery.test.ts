@@ -1,6 +1,8 @@
 /**
  * The merge is idempotent: run twice, or killed with SIGKILL in the middle and run
  * again by a restarted worker process, it leaves exactly one correct file and no temp files.
+ * These are merges of complete uploads; early merges are off here (worker-kill.test.ts
+ * kills one of those).
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
@@ -15,8 +17,10 @@ import { cutChunks, randomFile, sendChunk, sha256, uploadFile, type UploadOption
 
 let sys: TestSystem;
 
+const NO_EARLY_MERGE = { EARLY_MERGES_PER_WORKER: '0' };
+
 before(async () => {
-  sys = await startSystem();
+  sys = await startSystem({ env: NO_EARLY_MERGE });
 });
 after(async () => {
   killAll();
@@ -61,7 +65,7 @@ test('a merge job run twice, and enqueued again after it finished, leaves one co
 test('a worker process killed with SIGKILL mid-merge, then restarted, produces the correct file', async () => {
   const source = randomFile(160 * 1024 * 1024 + 321);
   const options: UploadOptions = { urls: sys.urls, identifier: `${source.length}-x`, filename: 'data.bin', chunkSize: 1024 * 1024, body: 'octet', concurrency: 8 };
-  const env = { REDIS_URL: sys.redisServer.url, DATA_DIR: sys.config.dataDir, MERGE_LOCK_MS: '2000' };
+  const env = { REDIS_URL: sys.redisServer.url, DATA_DIR: sys.config.dataDir, MERGE_LOCK_MS: '2000', ...NO_EARLY_MERGE };
   const firstWorker = startService('worker', env);
   await firstWorker.waitForLog('worker ready');
 

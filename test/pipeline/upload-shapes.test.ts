@@ -1,6 +1,7 @@
 /**
  * Files of awkward sizes, sent in every order the browser libraries produce, come out
- * of the merge byte for byte.
+ * of the merge byte for byte: merged once complete, and merged early (every upload here
+ * large enough to start merging with its first chunk, appending chunks as they arrive).
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -10,15 +11,9 @@ import { startSystem, type TestSystem } from '../helpers/system.js';
 import { randomFile, sha256, uploadFile, type UploadOptions } from '../helpers/upload-client.js';
 
 const CHUNK = 64 * 1024;
-let sys: TestSystem;
 let counter = 0;
 
-before(async () => {
-  sys = await startSystem({ worker: true });
-});
-after(() => sys.stop());
-
-async function uploadAndVerify(size: number, options: Partial<UploadOptions> & { chunkSize?: number }) {
+async function uploadAndVerify(sys: TestSystem, size: number, options: Partial<UploadOptions> & { chunkSize?: number }) {
   const file = randomFile(size);
   const identifier = `${size}-shape-${counter++}`;
   const responses = await uploadFile(file, { urls: sys.urls, chunkSize: CHUNK, identifier, filename: 'data.bin', ...options });
@@ -42,28 +37,43 @@ const sizes: [string, number][] = [
   ['an exact multiple of the chunk size', 4 * CHUNK],
 ];
 
-for (const order of ['in-order', 'reversed', 'shuffled'] as const) {
-  describe(`chunks ${order}`, () => {
-    for (const [label, size] of sizes) {
-      test(`${label}, default rounding`, () => uploadAndVerify(size, { order }));
-      test(`${label}, forceChunkSize rounding`, () => uploadAndVerify(size, { order, forceChunkSize: true }));
+const modes: { name: string; env: Record<string, string> }[] = [
+  { name: 'merged once complete', env: {} },
+  { name: 'merged early', env: { EARLY_MERGE_MIN_SIZE: '1', EARLY_MERGES_PER_WORKER: '1' } },
+];
+
+for (const mode of modes) {
+  describe(mode.name, () => {
+    let sys: TestSystem;
+    before(async () => {
+      sys = await startSystem({ worker: true, env: mode.env });
+    });
+    after(() => sys.stop());
+
+    for (const order of ['in-order', 'reversed', 'shuffled'] as const) {
+      describe(`chunks ${order}`, () => {
+        for (const [label, size] of sizes) {
+          test(`${label}, default rounding`, () => uploadAndVerify(sys, size, { order }));
+          test(`${label}, forceChunkSize rounding`, () => uploadAndVerify(sys, size, { order, forceChunkSize: true }));
+        }
+      });
     }
+
+    describe('duplicates and parallel requests', () => {
+      for (const [label, size] of sizes) {
+        test(`${label}, shuffled, every chunk twice, 16 in flight`, () =>
+          uploadAndVerify(sys, size, { order: 'shuffled', duplicates: true, concurrency: 16 }));
+      }
+      test('about 50 MiB in 1 MiB chunks, shuffled with duplicates, 16 in flight', () =>
+        uploadAndVerify(sys, 50 * 1024 * 1024 + 12_345, { chunkSize: 1024 * 1024, order: 'shuffled', duplicates: true, concurrency: 16 }));
+    });
+
+    describe('body kinds, verbs and field names', () => {
+      test('octet-stream bodies', () => uploadAndVerify(sys, 5 * CHUNK + 17, { body: 'octet', order: 'shuffled', concurrency: 4 }));
+      test('PUT with multipart bodies', () => uploadAndVerify(sys, 3 * CHUNK + 5, { method: 'PUT', concurrency: 3 }));
+      test('PUT with octet bodies', () => uploadAndVerify(sys, 3 * CHUNK + 5, { method: 'PUT', body: 'octet' }));
+      test('flow.js field names, fields in the body only', () => uploadAndVerify(sys, 4 * CHUNK + 9, { prefix: 'flow', concurrency: 3 }));
+      test('flow.js field names, octet', () => uploadAndVerify(sys, 2 * CHUNK, { prefix: 'flow', body: 'octet' }));
+    });
   });
 }
-
-describe('duplicates and parallel requests', () => {
-  for (const [label, size] of sizes) {
-    test(`${label}, shuffled, every chunk twice, 16 in flight`, () =>
-      uploadAndVerify(size, { order: 'shuffled', duplicates: true, concurrency: 16 }));
-  }
-  test('about 50 MiB in 1 MiB chunks, shuffled with duplicates, 16 in flight', () =>
-    uploadAndVerify(50 * 1024 * 1024 + 12_345, { chunkSize: 1024 * 1024, order: 'shuffled', duplicates: true, concurrency: 16 }));
-});
-
-describe('body kinds, verbs and field names', () => {
-  test('octet-stream bodies', () => uploadAndVerify(5 * CHUNK + 17, { body: 'octet', order: 'shuffled', concurrency: 4 }));
-  test('PUT with multipart bodies', () => uploadAndVerify(3 * CHUNK + 5, { method: 'PUT', concurrency: 3 }));
-  test('PUT with octet bodies', () => uploadAndVerify(3 * CHUNK + 5, { method: 'PUT', body: 'octet' }));
-  test('flow.js field names, fields in the body only', () => uploadAndVerify(4 * CHUNK + 9, { prefix: 'flow', concurrency: 3 }));
-  test('flow.js field names, octet', () => uploadAndVerify(2 * CHUNK, { prefix: 'flow', body: 'octet' }));
-});

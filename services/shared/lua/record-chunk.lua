@@ -11,16 +11,20 @@
         10..16 metadata kept from the first chunk: totalSize, chunkSize, filename,
                relativePath, type, identifier, scope
         17 TTL (s) once complete: long enough for the merge to wait out a worker outage
+        18 early merge minimum size (bytes; 0: never): an upload at least this large gets
+           its merge job with its first chunk, to append chunks while the rest arrive
 
-  Returns { outcome, upload id, chunks received, chunk count or -1 while unsettled }
+  Returns { outcome, upload id, chunks received, chunk count or -1 while unsettled,
+            early merge: '' | 'started' | 'parked', 1 when this call started the early merge }
   outcome: stored | duplicate | completed | enqueue | done | conflict | geometry | failed | cancelled
 ]]
 local meta, chunks = KEYS[1], KEYS[2]
 local chunkNumber, chunkFile, fits = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local fingerprint, now, ttl = ARGV[4], ARGV[6], tonumber(ARGV[7])
 
-local current = redis.call('HMGET', meta, 'state', 'uploadId', 'fingerprint', 'modeMask', 'received')
+local current = redis.call('HMGET', meta, 'state', 'uploadId', 'fingerprint', 'modeMask', 'received', 'earlyMerge')
 local state, uploadId = current[1], current[2]
+local earlyMerge = current[6] or ''
 
 if not state then
   uploadId = ARGV[5]
@@ -33,20 +37,21 @@ if not state then
     'scope', ARGV[16], 'createdAt', now, 'updatedAt', now)
   current[4], current[5] = '3', '0'
 elseif current[3] ~= fingerprint then
-  return { 'conflict', uploadId, tonumber(current[5]), -1 }
+  return { 'conflict', uploadId, tonumber(current[5]), -1, earlyMerge, 0 }
 end
 
 if state ~= 'receiving' then
   -- "queued" until a worker starts the merge. The request that completed the upload adds
   -- the job; if it died first, the job is missing, so whoever sees "queued" adds it again,
-  -- which is harmless because the merge job id is deterministic (BullMQ keeps one job).
-  if state == 'queued' then return { 'enqueue', uploadId, tonumber(current[5]), -1 } end
-  if state == 'failed' or state == 'cancelled' then return { state, uploadId, tonumber(current[5]), -1 } end
-  return { 'done', uploadId, tonumber(current[5]), -1 }
+  -- which is harmless because the merge job id is deterministic (BullMQ keeps one job;
+  -- the id differs once an early merge was parked, so it says which job to add).
+  if state == 'queued' then return { 'enqueue', uploadId, tonumber(current[5]), -1, earlyMerge, 0 } end
+  if state == 'failed' or state == 'cancelled' then return { state, uploadId, tonumber(current[5]), -1, earlyMerge, 0 } end
+  return { 'done', uploadId, tonumber(current[5]), -1, earlyMerge, 0 }
 end
 
 local mask = bit.band(tonumber(current[4]), fits)
-if mask == 0 then return { 'geometry', uploadId, tonumber(current[5]), -1 } end
+if mask == 0 then return { 'geometry', uploadId, tonumber(current[5]), -1, earlyMerge, 0 } end
 
 local outcome = 'duplicate'
 local received = tonumber(current[5])
@@ -66,6 +71,15 @@ if total > 0 and received == total then
   outcome = 'completed'
   ttl = tonumber(ARGV[17])
 end
+-- The merge of a large upload starts with its first stored chunk (one job per upload:
+-- the completing chunk's enqueue then finds the job there already).
+local startsEarlyMerge = 0
+local earlyMin = tonumber(ARGV[18])
+if outcome == 'stored' and earlyMerge == '' and earlyMin > 0 and tonumber(ARGV[10]) >= earlyMin
+    and tonumber(ARGV[8]) > 1 then
+  redis.call('HSET', meta, 'earlyMerge', 'started')
+  earlyMerge, startsEarlyMerge = 'started', 1
+end
 if outcome ~= 'duplicate' then
   publishEvent(meta, { type = 'chunk', state = outcome == 'completed' and 'queued' or 'receiving',
     chunkNumber = tonumber(chunkNumber), received = received, total = total })
@@ -73,4 +87,4 @@ end
 
 redis.call('EXPIRE', meta, ttl)
 redis.call('EXPIRE', chunks, ttl)
-return { outcome, uploadId, received, total }
+return { outcome, uploadId, received, total, earlyMerge, startsEarlyMerge }

@@ -1,0 +1,151 @@
+/**
+ * The merged file while it is being built: chunk files are appended in order, streaming
+ * through two pooled buffers (memory does not grow with the file), every chunk's length
+ * checked, SHA-256 computed on the way, and the file flushed to disk before it counts.
+ */
+import { createHash } from 'node:crypto';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { errorCodeOf } from '../shared/errors.js';
+import type { BufferPool } from './buffer-pool.js';
+
+export interface ChunkSource {
+  path: string;
+  expectedLength: number;
+}
+
+export interface MergedFile {
+  size: number;
+  sha256: string;
+}
+
+/** A chunk is missing or has the wrong length: retrying the merge cannot fix it. */
+export class BrokenChunkError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'BrokenChunkError';
+  }
+}
+
+export interface MergeOutputOptions {
+  /** Buffers of the copy, shared by every merge of the process. */
+  buffers: BufferPool;
+  /** Told how many bytes are in, every `progressEvery` bytes. */
+  onProgress?: (bytesWritten: number) => Promise<void> | void;
+  /** Each report is a Redis write (../shared/LESSONS.md): every few megabytes, not every buffer. */
+  progressEvery?: number;
+  /**
+   * Starts writing back what is in the page cache every this many bytes, without waiting
+   * for it, so the disk works while the copy goes on and the final fsync has little left.
+   */
+  flushEvery?: number;
+  /** Stops the copy (the caller then discards the file). */
+  signal?: AbortSignal;
+}
+
+export class MergeOutput {
+  private readonly hash = createHash('sha256');
+  private written = 0;
+  private nextProgress: number;
+  private nextFlush: number;
+  private flushing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly file: FileHandle,
+    readonly path: string,
+    private readonly options: MergeOutputOptions,
+  ) {
+    this.nextProgress = options.progressEvery ?? Number.POSITIVE_INFINITY;
+    this.nextFlush = options.flushEvery ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Creates the file; 'wx': never one that exists, each attempt has its own temp name. */
+  static async create(path: string, options: MergeOutputOptions): Promise<MergeOutput> {
+    return new MergeOutput(await open(path, 'wx'), path, options);
+  }
+
+  get size(): number {
+    return this.written;
+  }
+
+  /** Appends one chunk file; `number` names it in errors. */
+  async append(chunk: ChunkSource, number: number): Promise<void> {
+    let source: FileHandle;
+    try {
+      source = await open(chunk.path, 'r');
+    } catch (err) {
+      if (errorCodeOf(err) === 'ENOENT') throw new BrokenChunkError(`chunk ${number} is missing on disk`, { cause: err });
+      throw err;
+    }
+    const { buffers, signal } = this.options;
+    // One buffer is read into while the other is hashed and written.
+    const pair: [Buffer, Buffer] = [buffers.take(), buffers.take()];
+    let turn: 0 | 1 = 0;
+    let chunkBytes = 0;
+    let pending = source.read(pair[turn], 0, buffers.size, null);
+    try {
+      for (;;) {
+        const { bytesRead } = await pending;
+        const buffer = pair[turn];
+        if (bytesRead === 0) break;
+        signal?.throwIfAborted();
+        chunkBytes += bytesRead;
+        if (chunkBytes > chunk.expectedLength) break;
+        turn = turn === 0 ? 1 : 0;
+        pending = source.read(pair[turn], 0, buffers.size, null);
+        const view = buffer.subarray(0, bytesRead);
+        const writing = writeAll(this.file, view, this.written); // in the thread pool...
+        this.hash.update(view); // ...while the hash runs here; both only read `view`
+        await writing;
+        this.written += bytesRead;
+        await this.reportProgress();
+      }
+    } finally {
+      // The read ahead must land before its buffer goes back to the pool.
+      await pending.catch(() => undefined);
+      buffers.give(pair[0]);
+      buffers.give(pair[1]);
+      await source.close();
+    }
+    if (chunkBytes !== chunk.expectedLength) {
+      throw new BrokenChunkError(`chunk ${number} holds ${chunkBytes} bytes, expected ${chunk.expectedLength}`);
+    }
+    this.startFlushWhenDue();
+  }
+
+  /** Flushes and closes the file; a failed flush or close is a failed merge (tusd learned this). */
+  async finish(): Promise<MergedFile> {
+    await this.flushing;
+    await this.file.sync();
+    await this.file.close();
+    return { size: this.written, sha256: this.hash.digest('hex') };
+  }
+
+  /** Closes and removes the file, after a failure or when the merge is given up. */
+  async discard(): Promise<void> {
+    await this.flushing.catch(() => undefined);
+    await this.file.close().catch(() => undefined);
+    await rm(this.path, { force: true });
+  }
+
+  private async reportProgress(): Promise<void> {
+    if (this.written < this.nextProgress) return;
+    this.nextProgress = this.written + (this.options.progressEvery ?? Number.POSITIVE_INFINITY);
+    await this.options.onProgress?.(this.written);
+  }
+
+  private startFlushWhenDue(): void {
+    if (this.written < this.nextFlush) return;
+    this.nextFlush = this.written + (this.options.flushEvery ?? Number.POSITIVE_INFINITY);
+    // One flush at a time; its error surfaces in finish().
+    this.flushing = this.flushing.then(() => this.file.datasync());
+    this.flushing.catch(() => undefined);
+  }
+}
+
+async function writeAll(target: FileHandle, buffer: Buffer, position: number): Promise<void> {
+  let offset = 0;
+  while (offset < buffer.length) {
+    const { bytesWritten } = await target.write(buffer, offset, buffer.length - offset, position + offset);
+    offset += bytesWritten;
+  }
+}
