@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FLOOR_MODE, chunkCount } from '../shared/chunk-geometry.js';
 import { CHUNK_FILE_PATTERN, type StorageLayout } from '../shared/storage-layout.js';
 import type { UploadRecord, UploadStore } from '../shared/upload-store.js';
-import { BrokenChunkError, type MergeOutput } from './merge-output.js';
+import { BrokenChunkError, type ChunkSource, type MergeOutput } from './merge-output.js';
 
 export interface MergeAheadOptions {
   store: UploadStore;
@@ -51,15 +51,16 @@ export async function mergeAhead(options: MergeAheadOptions): Promise<MergeAhead
     if (peek.state === 'queued' || peek.state === 'merging') return { end: 'completed', nextChunk };
     if (peek.state !== 'receiving') return { end: 'gone' };
 
-    let appended = 0;
+    const ready: ChunkSource[] = [];
     for (const file of peek.files) {
-      if (file === undefined || nextChunk > lastFullChunk) break;
-      if (!CHUNK_FILE_PATTERN.test(file)) throw new BrokenChunkError(`chunk ${nextChunk} has an invalid file name`);
-      await output.append({ path: layout.chunkPath(keyHash, file), expectedLength: upload.chunkSize }, nextChunk);
-      nextChunk++;
-      appended++;
+      const number = nextChunk + ready.length;
+      if (file === undefined || number > lastFullChunk) break;
+      if (!CHUNK_FILE_PATTERN.test(file)) throw new BrokenChunkError(`chunk ${number} has an invalid file name`);
+      ready.push({ path: layout.chunkPath(keyHash, file), expectedLength: upload.chunkSize });
     }
-    if (appended > 0) {
+    if (ready.length > 0) {
+      await output.append(ready, nextChunk);
+      nextChunk += ready.length;
       lastAppendAt = Date.now();
       waitMs = FIRST_WAIT_MS;
       continue;

@@ -5,25 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { errorCodeOf } from '../shared/errors.js';
 import type { BufferPool } from './buffer-pool.js';
+import { ChunkReader, type ChunkSource } from './chunk-reader.js';
 
-export interface ChunkSource {
-  path: string;
-  expectedLength: number;
-}
+export { BrokenChunkError, type ChunkSource } from './chunk-reader.js';
 
 export interface MergedFile {
   size: number;
   sha256: string;
-}
-
-/** A chunk is missing or has the wrong length: retrying the merge cannot fix it. */
-export class BrokenChunkError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'BrokenChunkError';
-  }
 }
 
 export interface MergeOutputOptions {
@@ -67,49 +56,26 @@ export class MergeOutput {
     return this.written;
   }
 
-  /** Appends one chunk file; `number` names it in errors. */
-  async append(chunk: ChunkSource, number: number): Promise<void> {
-    let source: FileHandle;
+  /**
+   * Appends chunk files in order; `chunks[i]` is chunk number `firstNumber + i` (for
+   * errors). Each piece is written (in the thread pool) while it is hashed (here) and the
+   * next one is read.
+   */
+  async append(chunks: ChunkSource[], firstNumber: number): Promise<void> {
+    const reader = new ChunkReader(chunks, firstNumber, this.options.buffers);
     try {
-      source = await open(chunk.path, 'r');
-    } catch (err) {
-      if (errorCodeOf(err) === 'ENOENT') throw new BrokenChunkError(`chunk ${number} is missing on disk`, { cause: err });
-      throw err;
-    }
-    const { buffers, signal } = this.options;
-    // One buffer is read into while the other is hashed and written.
-    const pair: [Buffer, Buffer] = [buffers.take(), buffers.take()];
-    let turn: 0 | 1 = 0;
-    let chunkBytes = 0;
-    let pending = source.read(pair[turn], 0, buffers.size, null);
-    try {
-      for (;;) {
-        const { bytesRead } = await pending;
-        const buffer = pair[turn];
-        if (bytesRead === 0) break;
-        signal?.throwIfAborted();
-        chunkBytes += bytesRead;
-        if (chunkBytes > chunk.expectedLength) break;
-        turn = turn === 0 ? 1 : 0;
-        pending = source.read(pair[turn], 0, buffers.size, null);
-        const view = buffer.subarray(0, bytesRead);
-        const writing = writeAll(this.file, view, this.written); // in the thread pool...
-        this.hash.update(view); // ...while the hash runs here; both only read `view`
+      for (let piece = await reader.next(); piece !== undefined; piece = await reader.next()) {
+        this.options.signal?.throwIfAborted();
+        const writing = writeAll(this.file, piece, this.written);
+        this.hash.update(piece); // both only read `piece`
         await writing;
-        this.written += bytesRead;
+        this.written += piece.length;
         await this.reportProgress();
+        this.startFlushWhenDue();
       }
     } finally {
-      // The read ahead must land before its buffer goes back to the pool.
-      await pending.catch(() => undefined);
-      buffers.give(pair[0]);
-      buffers.give(pair[1]);
-      await source.close();
+      await reader.close();
     }
-    if (chunkBytes !== chunk.expectedLength) {
-      throw new BrokenChunkError(`chunk ${number} holds ${chunkBytes} bytes, expected ${chunk.expectedLength}`);
-    }
-    this.startFlushWhenDue();
   }
 
   /** Flushes and closes the file; a failed flush or close is a failed merge (tusd learned this). */

@@ -105,8 +105,8 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
    */
   async function createOutput(job: MergeJob, upload: UploadRecord, reporting: () => boolean): Promise<MergeOutput> {
     const dir = layout.uploadFilesDir(upload.uploadId);
-    await mkdir(dir, { recursive: true });
-    await removeStaleTemps(dir);
+    // A folder that was already there may hold what an interrupted attempt left.
+    if ((await mkdir(dir, { recursive: true })) === undefined) await removeStaleTemps(dir);
     return MergeOutput.create(path.join(dir, `.${job.id}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`), {
       buffers,
       signal: shutdownSignal,
@@ -158,7 +158,10 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
     return store.beginMerge(data.keyHash, data.uploadId);
   }
 
-  /** Publishes a verified merge: rename into place, record, then delete the chunks. */
+  /**
+   * Publishes a verified merge: renamed into place, then recorded (which tells every
+   * listener). False when the upload was cancelled meanwhile; what was published is gone.
+   */
   async function publish(job: MergeJob, upload: UploadRecord, output: MergeOutput, built: { size: number; sha256: string }, log: Logger) {
     const { data } = job;
     const dir = path.dirname(output.path);
@@ -166,18 +169,15 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
     await rename(output.path, destination);
     await fsyncDirectory(dir);
     const result = { path: layout.relative(destination), size: built.size, sha256: built.sha256 };
-    if (!(await store.finishMerge(data.keyHash, data.uploadId, result))) {
-      // Cancelled while merging (DELETE /uploads/:id): what was published must go too.
-      const now = await store.readUpload(data.keyHash);
-      if (now?.uploadId === data.uploadId && now.state === 'cancelled') {
-        await rm(dir, { recursive: true, force: true });
-        await deleteChunks(data.keyHash);
-      }
-      log.warn({ state: now?.state }, 'upload changed state during the merge; result discarded');
-      return undefined;
+    if (await store.finishMerge(data.keyHash, data.uploadId, result)) return result;
+    // Cancelled while merging (DELETE /uploads/:id): what was published must go too.
+    const now = await store.readUpload(data.keyHash);
+    if (now?.uploadId === data.uploadId && now.state === 'cancelled') {
+      await rm(dir, { recursive: true, force: true });
+      await deleteChunks(data.keyHash);
     }
-    await deleteChunks(data.keyHash);
-    return result;
+    log.warn({ state: now?.state }, 'upload changed state during the merge; result discarded');
+    return undefined;
   }
 
   return async function processMerge(job: MergeJob, token?: string): Promise<MergeJobResult | undefined> {
@@ -220,7 +220,7 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
       }
       complete = true;
       const completedAt = early ? Date.now() : started;
-      for (const [i, source] of (await chunkSources(data, upload, nextChunk)).entries()) await output.append(source, nextChunk + i);
+      await output.append(await chunkSources(data, upload, nextChunk), nextChunk);
       const built = await output.finish();
       if (built.size !== upload.totalSize) {
         await rm(output.path, { force: true });
@@ -232,8 +232,10 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
       const tailMs = Date.now() - completedAt;
       onMerged?.(built.size, tailMs / 1000);
       if (early) onEarlyMerge?.('merged');
-      await notifier?.uploadFinished(data.keyHash);
       log.info({ ...result, ms: Date.now() - started, early, tailMs }, 'merged');
+      await notifier?.uploadFinished(data.keyHash);
+      // Recorded first, so a crash from here on leaves only the cleanup to a rerun.
+      await deleteChunks(data.keyHash);
       return result;
     } catch (err) {
       await output?.discard();
