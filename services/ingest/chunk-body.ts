@@ -102,6 +102,16 @@ export function takeMultipartFile(ctx: Context): ReceivedChunk {
   return { tempPath: file.filepath, size: file.size };
 }
 
+/**
+ * Waits until a staged file is flushed (CHUNK_FSYNC) and closed. formidable reports a
+ * part done at the stream's 'finish', before the fsync that `flush` runs on close: a
+ * chunk counted then could be lost to a power cut.
+ */
+export async function stagedFileFlushed(ctx: Context, tempPath: string): Promise<void> {
+  const staged = (ctx.state.stagedFiles as StagedFile[] | undefined)?.find((file) => file.path === tempPath);
+  if (staged) await finished(staged.stream);
+}
+
 /** Marks a staged file as moved into place, so removeStagedFiles leaves its old name alone. */
 export function markPlaced(ctx: Context, tempPath: string): void {
   ctx.state.placedFile = tempPath;

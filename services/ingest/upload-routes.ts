@@ -15,6 +15,7 @@ import {
   multipartChunkParser,
   receiveRawChunk,
   removeStagedFiles,
+  stagedFileFlushed,
   takeMultipartFile,
   type ReceivedChunk,
 } from './chunk-body.js';
@@ -67,6 +68,7 @@ export function uploadRoutes({ intake, store, metrics, limits, accessOf, tmpDir,
       if (received.size !== request.fields.currentChunkSize) {
         throw new ChunkyardError('chunk_size_mismatch', `The file part has ${received.size} bytes but CurrentChunkSize says ${request.fields.currentChunkSize}`);
       }
+      await stagedFileFlushed(ctx, received.tempPath);
     } else {
       request = await parse(ctx, [ctx.query]);
       received = await receiveRawChunk(ctx, tmpDir, request.fields.currentChunkSize, fsync);
