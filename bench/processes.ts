@@ -117,6 +117,10 @@ export function spawnNode(name: string, script: string, env: Record<string, stri
   };
 }
 
+/** The servers of bench/baselines (`<kind>-server.ts`). */
+export const BASELINE_KINDS = ['plain', 'busboy', 'koa-floor', 'tus'] as const;
+export type BaselineKind = (typeof BASELINE_KINDS)[number];
+
 /** Where the services and baselines run from. */
 export interface Build {
   ingest: string;
@@ -194,7 +198,7 @@ export async function prepareBuild(): Promise<Build> {
   await copyAssets(path.join(srcRoot, 'services'), path.join(root, 'dist/services'));
   tsc(['--ignoreConfig', '--outDir', path.join(root, 'baselines'), '--module', 'nodenext', '--moduleResolution', 'nodenext',
     '--target', 'es2022', '--skipLibCheck', '--types', 'node', '--strict',
-    ...['plain', 'busboy', 'tus'].map((kind) => path.join(repoRoot, 'bench/baselines', `${kind}-server.ts`))]);
+    ...BASELINE_KINDS.map((kind) => path.join(repoRoot, 'bench/baselines', `${kind}-server.ts`))]);
   await cp(path.join(repoRoot, 'package.json'), path.join(root, 'package.json'));
   await symlink(path.join(repoRoot, 'node_modules'), path.join(root, 'node_modules'));
   return {

@@ -138,6 +138,9 @@ async function main(): Promise<void> {
   const plain = await startBaseline(build, 'plain', path.join(scratch, 'plain'));
   const busboy = await startBaseline(build, 'busboy', path.join(scratch, 'busboy'));
   const tus = await startBaseline(build, 'tus', path.join(scratch, 'tus'));
+  // The floor of Chunkyard's own stack (Koa, @koa/router, koa-body), with and without fsync.
+  const floorFsync = await startBaseline(build, 'koa-floor', path.join(scratch, 'floor-fsync'), { name: 'koa-floor-fsync', env: { FSYNC: '1' } });
+  const floorNoFsync = await startBaseline(build, 'koa-floor', path.join(scratch, 'floor-nofsync'), { name: 'koa-floor-nofsync', env: { FSYNC: '0' } });
   const queue = new Queue(MERGE_QUEUE, { connection: admin, prefix: queuePrefix('cya') });
   onCleanup(() => queue.close());
 
@@ -153,6 +156,8 @@ async function main(): Promise<void> {
             ['chunkyard-fsync', () => chunkyardRun(withFsync, redisPid, shape, k, body, source)],
             ['chunkyard-nofsync', () => chunkyardRun(noFsync, redisPid, shape, k, body, source)],
             [ceilingOf(body), () => baselineRun(body === 'multipart' ? busboy : plain, shape, k, body, source)],
+            ['koa-floor-fsync', () => baselineRun(floorFsync, shape, k, body, source)],
+            ['koa-floor-nofsync', () => baselineRun(floorNoFsync, shape, k, body, source)],
           ];
           // Rotate the order every repetition, so no system always runs first or last.
           for (let i = 0; i < contenders.length; i++) {

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SERVICE_NODE_FLAGS } from '../scripts/lib/node-flags.js';
 import { freePort } from '../test/helpers/redis-server.js';
-import { spawnNode, type Build, type LogLine, type NodeProcess } from './processes.js';
+import { spawnNode, type BaselineKind, type Build, type LogLine, type NodeProcess } from './processes.js';
 
 export interface MergedLine {
   uploadId: string;
@@ -132,19 +132,20 @@ export async function startChunkyard(options: ChunkyardOptions): Promise<Chunkya
   return system;
 }
 
-export type BaselineKind = 'plain' | 'busboy' | 'tus';
-
 export interface Baseline {
   kind: BaselineKind;
+  /** The name it is reported under (the kind, or e.g. `koa-floor-fsync`). */
+  name: string;
   url: string;
   dir: string;
   process: NodeProcess;
 }
 
-export async function startBaseline(build: Build, kind: BaselineKind, dir: string): Promise<Baseline> {
+export async function startBaseline(build: Build, kind: BaselineKind, dir: string, options: { name?: string; env?: Record<string, string> } = {}): Promise<Baseline> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
-  const child = spawnNode(kind, path.join(build.baselines, `${kind}-server.${build.runtime === 'tsx' ? 'ts' : 'js'}`), { PORT: String(port), DIR: dir });
+  const name = options.name ?? kind;
+  const child = spawnNode(name, path.join(build.baselines, `${kind}-server.${build.runtime === 'tsx' ? 'ts' : 'js'}`), { PORT: String(port), DIR: dir, ...options.env });
   await child.waitForLog('listening');
-  return { kind, url: `http://127.0.0.1:${port}`, dir, process: child };
+  return { kind, name, url: `http://127.0.0.1:${port}`, dir, process: child };
 }
