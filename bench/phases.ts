@@ -8,8 +8,8 @@ import path from 'node:path';
 import type { Queue } from 'bullmq';
 import { catMerge, storedChunkLists } from './cat-merge.js';
 import { cutChunks, type ChunkSource } from './chunk-source.js';
-import { createAgent } from './http-client.js';
-import { runLoad, sendChunk, testChunk, type BodyKind, type LoadOptions } from './load-client.js';
+import { createAgent, send } from './http-client.js';
+import { identifierOf, runLoad, sendChunk, testChunk, type BodyKind, type LoadOptions } from './load-client.js';
 import { ProcessMonitor, type ProcessUsage } from './process-stats.js';
 import type { RoundTripCount, RoundTripCounter } from './redis-roundtrips.js';
 import { MiB, percentile } from './stats.js';
@@ -215,6 +215,8 @@ export interface RoundTripSample {
   perPost: number;
   /** Round trips of the one POST that completes an upload (it also enqueues the merge). */
   completingPost: number;
+  /** Round trips of the first POST of an upload large enough to merge early (it enqueues the merge job). */
+  earlyMergePost: number;
   /** Mean over all POSTs of the upload. */
   perPostAmortised: number;
   perGetPresent: number;
@@ -227,7 +229,7 @@ export interface RoundTripSample {
  * A warm-up upload first, so every script is cached in Redis (the first call of a script
  * costs one more round trip: EVALSHA, NOSCRIPT, EVAL).
  */
-export async function roundTripRun(cy: Chunkyard, counter: RoundTripCounter, body: BodyKind, source: ChunkSource, chunks = 16): Promise<{ sample: RoundTripSample; uploadIds: string[] }> {
+export async function roundTripRun(cy: Chunkyard, counter: RoundTripCounter, body: BodyKind, source: ChunkSource, earlyMergeMinSize: number, chunks = 16): Promise<{ sample: RoundTripSample; uploadIds: string[] }> {
   const shape: Shape = { name: 'rt', files: 1, fileSize: chunks * source.chunkSize, chunkSize: source.chunkSize };
   const uploadIds: string[] = [];
   const warm = await runLoad(loadOptions(cy.urls, shape, 1, body, source, nextRunId('rt-warm')));
@@ -265,6 +267,16 @@ export async function roundTripRun(cy: Chunkyard, counter: RoundTripCounter, bod
       const reply = JSON.parse(result.body) as { outcome: string; uploadId: string };
       if (reply.outcome === 'completed') uploadIds.push(reply.uploadId);
     }
+
+    // The first chunk of an upload large enough to merge early also adds its merge job.
+    const largeShape: Shape = { ...shape, fileSize: earlyMergeMinSize };
+    const largeOptions = loadOptions(cy.urls, largeShape, 1, body, source, nextRunId('rt-early'));
+    const largeCut = cutChunks(largeShape.fileSize, largeShape.chunkSize);
+    await counter.reset();
+    await sendChunk(agent, url, largeOptions, 0, largeCut[0]!, largeCut.length);
+    details.earlyMergePost = await counter.read();
+    // Cancelled, so its early merge ends as soon as a worker starts it.
+    await send(agent, new URL(`/uploads/${identifierOf(largeOptions.runId, 0)}`, url), 'DELETE', {}, [Buffer.alloc(0)]);
   } finally {
     agent.destroy();
   }
@@ -276,6 +288,7 @@ export async function roundTripRun(cy: Chunkyard, counter: RoundTripCounter, bod
       chunks: n,
       perPost: details.post!.roundTrips / (n - 1),
       completingPost: details.completingPost!.roundTrips,
+      earlyMergePost: details.earlyMergePost!.roundTrips,
       perPostAmortised: (details.post!.roundTrips + details.completingPost!.roundTrips) / n,
       perGetPresent: details.getPresent!.roundTrips / half,
       perGetAbsent: details.getAbsent!.roundTrips / half,

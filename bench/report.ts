@@ -208,8 +208,8 @@ export function buildReport(results: Results): Report {
   // Round trips
   lines.push('### Redis round trips (INFO commandstats, worker stopped)', '');
   lines.push('Round trips = commandstats calls, less the commands Lua scripts run inside Redis (told apart with MONITOR), our own CONFIG RESETSTAT / INFO, and the blocking XREADs of the ingest\'s BullMQ QueueEvents listener, which re-arms its read on its own connection after each queue event (one per event per ingest instance, not on the request\'s path; shown apart).', '');
-  lines.push('| Body | Per chunk POST | Completing POST | Per POST, amortised | Per GET (stored) | Per GET (absent) | commandstats calls per POST, incl. inside scripts | Client commands of a completing POST (MONITOR) | Listener XREADs after the completing POST |');
-  lines.push('| --- | --: | --: | --: | --: | --: | --: | --- | --: |');
+  lines.push('| Body | Per chunk POST | Completing POST | First POST of a large upload (starts its early merge) | Per POST, amortised | Per GET (stored) | Per GET (absent) | commandstats calls per POST, incl. inside scripts | Client commands of a completing POST (MONITOR) | Listener XREADs after the completing POST |');
+  lines.push('| --- | --: | --: | --: | --: | --: | --: | --: | --- | --: |');
   const rtJson: Record<string, unknown> = {};
   for (const body of results.bodies) {
     const rt = results.roundTrips[body];
@@ -217,9 +217,9 @@ export function buildReport(results: Results): Report {
     const post = rt.details.post!;
     const completing = rt.details.completingPost!;
     const commands = Object.entries(completing.topLevel).map(([c, n]) => `${c} ${n}`).join(', ');
-    rtJson[body] = { perPost: round(rt.perPost), completingPost: rt.completingPost, perPostAmortised: round(rt.perPostAmortised), perGetPresent: round(rt.perGetPresent), perGetAbsent: round(rt.perGetAbsent), commandstatsPerPost: round(post.commandstatsTotal / (rt.chunks - 1)), completingListenerReads: completing.listenerReads, monitorCheck: post.monitorRoundTrips === post.roundTrips && completing.monitorRoundTrips === completing.roundTrips };
-    lines.push(`| ${body} | ${fmt(rt.perPost, 2)} | ${rt.completingPost} | ${fmt(rt.perPostAmortised, 2)} (${rt.chunks} chunks) | ${fmt(rt.perGetPresent, 2)} | ${fmt(rt.perGetAbsent, 2)} | ${fmt(post.commandstatsTotal / (rt.chunks - 1), 1)} | ${commands} | ${completing.listenerReads} |`);
-    targets.push({ name: `≤ 2 Redis round trips per chunk POST (${body})`, met: rt.perPost <= 2 && rt.completingPost <= 2, detail: `${fmt(rt.perPost, 2)} per POST; the completing POST ${rt.completingPost} (+${completing.listenerReads} XREAD of the QueueEvents listener, off the request's path); amortised ${fmt(rt.perPostAmortised, 2)}` });
+    rtJson[body] = { perPost: round(rt.perPost), completingPost: rt.completingPost, earlyMergePost: rt.earlyMergePost, perPostAmortised: round(rt.perPostAmortised), perGetPresent: round(rt.perGetPresent), perGetAbsent: round(rt.perGetAbsent), commandstatsPerPost: round(post.commandstatsTotal / (rt.chunks - 1)), completingListenerReads: completing.listenerReads, monitorCheck: post.monitorRoundTrips === post.roundTrips && completing.monitorRoundTrips === completing.roundTrips };
+    lines.push(`| ${body} | ${fmt(rt.perPost, 2)} | ${rt.completingPost} | ${rt.earlyMergePost} | ${fmt(rt.perPostAmortised, 2)} (${rt.chunks} chunks) | ${fmt(rt.perGetPresent, 2)} | ${fmt(rt.perGetAbsent, 2)} | ${fmt(post.commandstatsTotal / (rt.chunks - 1), 1)} | ${commands} | ${completing.listenerReads} |`);
+    targets.push({ name: `≤ 2 Redis round trips per chunk POST (${body})`, met: rt.perPost <= 2 && rt.completingPost <= 2 && rt.earlyMergePost <= 2, detail: `${fmt(rt.perPost, 2)} per POST; the completing POST ${rt.completingPost} (+${completing.listenerReads} XREAD of the QueueEvents listener, off the request's path); the first POST of a large upload ${rt.earlyMergePost}; amortised ${fmt(rt.perPostAmortised, 2)}` });
     targets.push({ name: `≤ 1 Redis round trip per GET test (${body})`, met: Math.max(rt.perGetPresent, rt.perGetAbsent) <= 1, detail: `${fmt(rt.perGetPresent, 2)} stored, ${fmt(rt.perGetAbsent, 2)} absent` });
   }
   lines.push('');

@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { loadConfig } from '../services/shared/config.js';
 import { MERGE_QUEUE } from '../services/shared/merge-job.js';
 import { queuePrefix } from '../services/shared/upload-key.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
   const roundTripUploads: string[] = [];
   try {
     for (const body of bodies) {
-      const { sample, uploadIds } = await roundTripRun(withFsync, counter, body, new ChunkSource(64 * 1024));
+      const { sample, uploadIds } = await roundTripRun(withFsync, counter, body, new ChunkSource(64 * 1024), loadConfig({}).EARLY_MERGE_MIN_SIZE);
       results.roundTrips[body] = sample;
       roundTripUploads.push(...uploadIds);
     }
