@@ -69,7 +69,11 @@ export async function mergeAhead(options: MergeAheadOptions): Promise<MergeAhead
       if (await store.parkEarlyMerge(keyHash, upload.uploadId)) return { end: 'parked' };
       continue; // the upload completed (or ended) meanwhile: the next look says which
     }
-    await sleep(waitMs, undefined, { signal });
+    // An aborted wait rejects with an AbortError; what stopped it is the signal's reason.
+    await sleep(waitMs, undefined, { signal }).catch((err: unknown) => {
+      signal?.throwIfAborted();
+      throw err;
+    });
     waitMs = Math.min(waitMs * 2, LONGEST_WAIT_MS);
   }
 }

@@ -47,8 +47,13 @@ export interface MergeProcessorOptions {
   onMerged?: (bytes: number, seconds: number) => void;
   /** Told when an early merge ends: it merged the upload, or parked. */
   onEarlyMerge?: (end: 'merged' | 'parked') => void;
-  /** Aborted at shutdown: an active merge stops and hands its job straight back to the queue. */
+  /** Aborted at shutdown's deadline: an active merge stops and hands its job straight back to the queue. */
   shutdownSignal?: AbortSignal;
+  /**
+   * Aborted when shutdown starts: an early merge, which cannot finish before its upload
+   * does, hands its job back at once instead of holding shutdown until the deadline.
+   */
+  drainSignal?: AbortSignal;
   /** How long a merge that found the disk full waits before it tries again. */
   diskFullRetryMs?: number;
   earlyMerge?: EarlyMergeOptions;
@@ -62,7 +67,7 @@ const PROGRESS_EVERY = 16 * COPY_BUFFER_SIZE;
 const FLUSH_EVERY = 32 * COPY_BUFFER_SIZE;
 
 export function createMergeProcessor(options: MergeProcessorOptions) {
-  const { store, layout, logger, notifier, onMerged, onEarlyMerge, shutdownSignal, diskFullRetryMs = 30_000 } = options;
+  const { store, layout, logger, notifier, onMerged, onEarlyMerge, shutdownSignal, drainSignal, diskFullRetryMs = 30_000 } = options;
   const earlyMerge = options.earlyMerge ?? { perWorker: 0, idleMs: 0 };
   const buffers = new BufferPool(COPY_BUFFER_SIZE);
   let earlyMergesRunning = 0;
@@ -119,7 +124,8 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
   /** Turns a failed merge into what the queue should do with the job. */
   async function settleFailure(err: unknown, job: MergeJob, token: string | undefined, log: Logger): Promise<never> {
     if (err instanceof BrokenChunkError) return failUpload(job.data, err.message);
-    if (shutdownSignal?.aborted && token) {
+    const drained = drainSignal?.aborted === true && err === drainSignal.reason;
+    if ((shutdownSignal?.aborted || drained) && token) {
       // Shutting down: give the job back now rather than when its lock lapses. A
       // DelayedError does not count as an attempt.
       log.info('merge interrupted by shutdown; job handed back to the queue');
@@ -202,7 +208,7 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
       let nextChunk = 1;
       if (early) {
         earlyMergesRunning++;
-        const ahead = await mergeAhead({ store, layout, keyHash: data.keyHash, upload, output, idleMs: earlyMerge.idleMs, signal: shutdownSignal })
+        const ahead = await mergeAhead({ store, layout, keyHash: data.keyHash, upload, output, idleMs: earlyMerge.idleMs, signal: drainSignal ?? shutdownSignal })
           .finally(() => earlyMergesRunning--);
         if (ahead.end !== 'completed') {
           await output.discard();

@@ -53,6 +53,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
   const registry = createRegistry('worker');
   registerQueueDepth(registry, [createMergeQueue(storeConnection, config.REDIS_PREFIX), ...(webhookQueue ? [webhookQueue] : [])]);
   const shutdown = new AbortController();
+  const draining = new AbortController();
 
   const mergeWorker = createMergeWorker({
     connection: mergeConnection,
@@ -62,6 +63,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
     notifier: new UploadNotifier(store, webhookQueue, config.WEBHOOK_ATTEMPTS),
     metrics: createWorkerMetrics(registry),
     shutdownSignal: shutdown.signal,
+    drainSignal: draining.signal,
     diskFullRetryMs: config.MERGE_DISK_FULL_RETRY_MS,
     earlyMerge: { perWorker: config.EARLY_MERGES_PER_WORKER, idleMs: config.EARLY_MERGE_IDLE_MS },
     prefix: config.REDIS_PREFIX,
@@ -100,6 +102,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
     ready: Promise.all([mergeWorker.waitUntilReady(), scheduleSweep(maintenanceQueue, config.SWEEP_INTERVAL_MS)]).then(() => undefined),
     async close(graceMs) {
       lifecycle.shuttingDown = true;
+      draining.abort(new Error('shutting down'));
       const handBack = setTimeout(() => shutdown.abort(new Error('shutting down')), graceMs);
       await Promise.all([mergeWorker.close(), webhookWorker?.close(), maintenanceWorker.close()]);
       clearTimeout(handBack);

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../helpers/redis-server.js';
 import { killAll, startService, type ServiceProcess } from '../helpers/processes.js';
 import { startSystem, waitForPartialMerge, type TestSystem } from '../helpers/system.js';
-import { randomFile, sha256, uploadFile, type UploadOptions } from '../helpers/upload-client.js';
+import { cutChunks, randomFile, sendChunk, sha256, uploadFile, type UploadOptions } from '../helpers/upload-client.js';
 
 let sys: TestSystem;
 before(async () => {
@@ -24,9 +24,9 @@ after(async () => {
 
 const env = () => ({ REDIS_URL: sys.redisServer.url, DATA_DIR: sys.config.dataDir, MERGE_LOCK_MS: '2000' });
 
-async function startIngest(): Promise<{ service: ServiceProcess; url: string }> {
+async function startIngest(extraEnv: Record<string, string> = {}): Promise<{ service: ServiceProcess; url: string }> {
   const port = await freePort();
-  const service = startService('ingest', { ...env(), PORT: String(port), HOST: '127.0.0.1', SHUTDOWN_TIMEOUT_MS: '5000' });
+  const service = startService('ingest', { ...env(), PORT: String(port), HOST: '127.0.0.1', SHUTDOWN_TIMEOUT_MS: '5000', ...extraEnv });
   await service.waitForLog('ingest listening');
   return { service, url: `http://127.0.0.1:${port}` };
 }
@@ -85,6 +85,32 @@ test('SIGTERM to a worker mid-merge: it hands the job back, exits 0, and a new w
   assert.equal(job!.attemptsMade, 0, 'handing back does not use up an attempt');
 
   const second = startService('worker', env());
+  await assertMerged(options.identifier, source);
+  await second.kill('SIGTERM');
+  await ingest.kill('SIGTERM');
+});
+
+test('SIGTERM to a worker during an early merge: it hands the job back at once, and the upload still merges', async () => {
+  const early = { EARLY_MERGE_MIN_SIZE: '1MB', EARLY_MERGES_PER_WORKER: '1' };
+  const { url, service: ingest } = await startIngest(early);
+  const source = randomFile(24 * 1024 * 1024 + 9);
+  const chunkSize = 1024 * 1024;
+  const options: UploadOptions = { urls: [url], identifier: 'sigterm-early', chunkSize, filename: 'early.bin', body: 'octet' };
+  const chunks = cutChunks(source.length, chunkSize);
+  // A deadline of 20 s: an early merge must not hold the worker for it.
+  const first = startService('worker', { ...env(), ...early, SHUTDOWN_TIMEOUT_MS: '20000' });
+  await first.waitForLog('worker ready');
+  let uploadId = '';
+  for (const chunk of chunks.slice(0, 10)) uploadId = String((await sendChunk(url, source, chunk, options)).body!.uploadId);
+  assert.ok((await waitForPartialMerge(sys.layout.uploadFilesDir(uploadId))) > 0, 'the early merge is under way');
+
+  const stopped = Date.now();
+  assert.equal(await first.kill('SIGTERM'), 0, 'the worker exits 0');
+  assert.ok(Date.now() - stopped < 5_000, `handed back at once (${Date.now() - stopped} ms), not at the 18 s grace`);
+  assert.ok(first.logs.some((line) => line.msg === 'merge interrupted by shutdown; job handed back to the queue'));
+
+  const second = startService('worker', { ...env(), ...early });
+  for (const chunk of chunks.slice(10)) assert.equal((await sendChunk(url, source, chunk, options)).status, 200);
   await assertMerged(options.identifier, source);
   await second.kill('SIGTERM');
   await ingest.kill('SIGTERM');
