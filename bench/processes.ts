@@ -31,6 +31,22 @@ export async function cleanupAll(): Promise<void> {
 }
 
 process.once('exit', killAllChildren);
+
+/**
+ * Runs a benchmark script: prints a failure, then always stops every child and cleans up,
+ * and exits (nothing of ours is left running; a stray timer or socket must not keep it up).
+ */
+export async function runScript(name: string, main: () => Promise<void>): Promise<never> {
+  try {
+    await main();
+  } catch (err) {
+    process.stderr.write(`${name} failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  } finally {
+    await cleanupAll();
+  }
+  process.exit();
+}
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void cleanupAll().finally(() => process.exit(130));

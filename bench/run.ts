@@ -28,7 +28,7 @@ import { startRedisServer } from '../test/helpers/redis-server.js';
 import { ChunkSource } from './chunk-source.js';
 import type { BodyKind } from './load-client.js';
 import { baselineRun, chunkyardRun, memoryRun, mergeRun, roundTripRun, tusRun, type RunSample, type Shape } from './phases.js';
-import { benchRef, cleanupAll, onCleanup, prepareBuild, repoRoot } from './processes.js';
+import { benchRef, onCleanup, prepareBuild, repoRoot, runScript } from './processes.js';
 import { RoundTripCounter } from './redis-roundtrips.js';
 import { buildReport, ceilingOf, runKey, type Results, type SystemName } from './report.js';
 import { MiB, fmt } from './stats.js';
@@ -203,13 +203,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${report.markdown}\n${JSON.stringify(report.json)}\n`);
 }
 
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  await cleanupAll();
-  // Nothing of ours is left running; do not wait on a stray timer or socket.
-  process.exit();
-}
+await runScript('bench', main);

@@ -16,7 +16,7 @@ import { queuePrefix } from '../../services/shared/upload-key.js';
 import { startRedisServer } from '../../test/helpers/redis-server.js';
 import { ChunkSource } from '../chunk-source.js';
 import { mergeRun, type Shape } from '../phases.js';
-import { cleanupAll, onCleanup, prepareBuild } from '../processes.js';
+import { onCleanup, prepareBuild, runScript } from '../processes.js';
 import { MiB, fmt, median } from '../stats.js';
 import { startChunkyard } from '../systems.js';
 
@@ -26,7 +26,7 @@ const shapes: Shape[] = [
   { name: '64×4 MiB', files: 64, fileSize: 4 * MiB, chunkSize: MiB },
 ];
 
-try {
+await runScript('merge-vs-cat', async () => {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-bench-'));
   onCleanup(() => rm(scratch, { recursive: true, force: true }));
   const redis = await startRedisServer();
@@ -52,10 +52,4 @@ try {
     }
     process.stdout.write(`${shape.name}: median merge/cat ${fmt(median(ratios) * 100, 0)} %\n`);
   }
-} catch (err) {
-  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  await cleanupAll();
-  process.exit();
-}
+});

@@ -16,7 +16,7 @@ import { startRedisServer } from '../../test/helpers/redis-server.js';
 import { ChunkSource } from '../chunk-source.js';
 import type { BodyKind } from '../load-client.js';
 import { baselineRun, chunkyardRun, tusRun, type RunSample, type Shape } from '../phases.js';
-import { cleanupAll, onCleanup, prepareBuild } from '../processes.js';
+import { onCleanup, prepareBuild, runScript } from '../processes.js';
 import { MiB, fmt, median } from '../stats.js';
 import { startBaseline, startChunkyard } from '../systems.js';
 
@@ -34,7 +34,7 @@ function line(name: string, s: RunSample): string {
   return `${name}: ingest ${fmt(s.ingestMiBps)} MiB/s, e2e ${fmt(s.e2eMiBps ?? Number.NaN)} MiB/s, p50 ${fmt(s.p50Ms)} ms, CPU s ${cpu}`;
 }
 
-try {
+await runScript('one-shape', async () => {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-bench-'));
   onCleanup(() => rm(scratch, { recursive: true, force: true }));
   const redis = await startRedisServer();
@@ -73,10 +73,4 @@ try {
     `${shape.name} K=${k} ${body}: ingest/${ceiling.kind} ${fmt(median(ingestRatios) * 100, 0)} %, e2e/tus ${fmt(median(e2eRatios), 2)}×, ` +
       `median CPU s ingest ${fmt(cpuOf('ingest'), 2)} worker ${fmt(cpuOf('worker'), 2)} redis ${fmt(cpuOf('redis'), 2)}\n`,
   );
-} catch (err) {
-  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  await cleanupAll();
-  process.exit();
-}
+});
