@@ -12,22 +12,20 @@
  * - the result is recorded before the chunks are deleted, and a rerun of a finished
  *   job only completes that deletion.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { chunkCount, expectedChunkLength, settledMode } from '../shared/chunk-geometry.js';
 import { isStorageFull } from '../shared/errors.js';
-import { fsyncDirectory } from '../shared/fs-durability.js';
 import type { MergeJobData, MergeJobResult } from '../shared/merge-job.js';
 import type { MergeProgress } from '../shared/upload-events.js';
 import { CHUNK_FILE_PATTERN, type StorageLayout } from '../shared/storage-layout.js';
 import type { BeginMergeOutcome, UploadRecord, UploadStore } from '../shared/upload-store.js';
 import { BufferPool } from './buffer-pool.js';
 import { mergeAhead } from './merge-ahead.js';
+import { createMergeOutput, publishMergedFile } from './merge-destination.js';
 import { BrokenChunkError, MergeOutput, type ChunkSource } from './merge-output.js';
-import { sanitizeFilename } from './sanitize-filename.js';
 import type { UploadNotifier } from './upload-notifier.js';
 
 export interface EarlyMergeOptions {
@@ -61,7 +59,6 @@ export interface MergeProcessorOptions {
 
 export type MergeJob = Job<MergeJobData, MergeJobResult | undefined>;
 
-const TEMP_SUFFIX = '.merging';
 const COPY_BUFFER_SIZE = 1024 * 1024;
 const PROGRESS_EVERY = 16 * COPY_BUFFER_SIZE;
 const FLUSH_EVERY = 32 * COPY_BUFFER_SIZE;
@@ -97,22 +94,13 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
     return sources;
   }
 
-  /** Removes temp files an interrupted attempt left beside the destination. */
-  async function removeStaleTemps(dir: string): Promise<void> {
-    const names = await readdir(dir);
-    await Promise.all(names.filter((n) => n.endsWith(TEMP_SUFFIX)).map((n) => rm(path.join(dir, n), { force: true })));
-  }
-
   /**
    * The temp file beside the destination. Progress is reported once the upload is
    * complete: before, events say the upload is receiving, and a merge percentage would
    * contradict them.
    */
   async function createOutput(job: MergeJob, upload: UploadRecord, reporting: () => boolean): Promise<MergeOutput> {
-    const dir = layout.uploadFilesDir(upload.uploadId);
-    // A folder that was already there may hold what an interrupted attempt left.
-    if ((await mkdir(dir, { recursive: true })) === undefined) await removeStaleTemps(dir);
-    return MergeOutput.create(path.join(dir, `.${job.id}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`), {
+    return createMergeOutput(layout, upload.uploadId, String(job.id), {
       buffers,
       signal: shutdownSignal,
       progressEvery: PROGRESS_EVERY,
@@ -120,6 +108,7 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
       onProgress: (written) => (reporting() ? job.updateProgress(progressOf(job.data.keyHash, upload, written)) : undefined),
     });
   }
+
 
   /** Turns a failed merge into what the queue should do with the job. */
   async function settleFailure(err: unknown, job: MergeJob, token: string | undefined, log: Logger): Promise<never> {
@@ -170,20 +159,42 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
    */
   async function publish(job: MergeJob, upload: UploadRecord, output: MergeOutput, built: { size: number; sha256: string }, log: Logger) {
     const { data } = job;
-    const dir = path.dirname(output.path);
-    const destination = path.join(dir, sanitizeFilename(upload.filename));
-    await rename(output.path, destination);
-    await fsyncDirectory(dir);
+    const destination = await publishMergedFile(output.path, upload.filename);
     const result = { path: layout.relative(destination), size: built.size, sha256: built.sha256 };
     if (await store.finishMerge(data.keyHash, data.uploadId, result)) return result;
     // Cancelled while merging (DELETE /uploads/:id): what was published must go too.
     const now = await store.readUpload(data.keyHash);
     if (now?.uploadId === data.uploadId && now.state === 'cancelled') {
-      await rm(dir, { recursive: true, force: true });
+      await rm(path.dirname(destination), { recursive: true, force: true });
       await deleteChunks(data.keyHash);
     }
     log.warn({ state: now?.state }, 'upload changed state during the merge; result discarded');
     return undefined;
+  }
+
+  /**
+   * The early part of a merge, while its upload is receiving. Ends in `merge` (the upload is
+   * complete and now merging: go on from `nextChunk`, with its settled record), or with the
+   * job's result (parked, or the upload gone); the output is discarded then.
+   */
+  async function mergeEarly(job: MergeJob, upload: UploadRecord, output: MergeOutput, log: Logger) {
+    const { data } = job;
+    earlyMergesRunning++;
+    const ahead = await mergeAhead({ store, layout, keyHash: data.keyHash, upload, output, idleMs: earlyMerge.idleMs, signal: drainSignal ?? shutdownSignal })
+      .finally(() => earlyMergesRunning--);
+    if (ahead.end !== 'completed') {
+      await output.discard();
+      log.info({ end: ahead.end, appended: output.size }, ahead.end === 'parked' ? 'early merge parked: no chunk for a while' : 'early merge ended: upload gone');
+      if (ahead.end === 'parked') onEarlyMerge?.('parked');
+      return { end: 'done' as const, result: undefined };
+    }
+    const begin = await store.beginMerge(data.keyHash, data.uploadId);
+    if (begin !== 'merge') {
+      await output.discard();
+      return { end: 'done' as const, result: await endWithout(begin, job, log) };
+    }
+    // The geometry is settled now that the upload is complete.
+    return { end: 'merge' as const, nextChunk: ahead.nextChunk, upload: (await store.readUpload(data.keyHash))! };
   }
 
   return async function processMerge(job: MergeJob, token?: string): Promise<MergeJobResult | undefined> {
@@ -201,30 +212,17 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
     const started = Date.now();
     const early = begin === 'early';
     let upload = (await store.readUpload(data.keyHash))!;
-    let complete = !early;
+    let reportProgress = !early;
     let output: MergeOutput | undefined;
     try {
-      output = await createOutput(job, upload, () => complete);
+      output = await createOutput(job, upload, () => reportProgress);
       let nextChunk = 1;
       if (early) {
-        earlyMergesRunning++;
-        const ahead = await mergeAhead({ store, layout, keyHash: data.keyHash, upload, output, idleMs: earlyMerge.idleMs, signal: drainSignal ?? shutdownSignal })
-          .finally(() => earlyMergesRunning--);
-        if (ahead.end !== 'completed') {
-          await output.discard();
-          log.info({ end: ahead.end, appended: output.size }, ahead.end === 'parked' ? 'early merge parked: no chunk for a while' : 'early merge ended: upload gone');
-          if (ahead.end === 'parked') onEarlyMerge?.('parked');
-          return undefined;
-        }
-        begin = await store.beginMerge(data.keyHash, data.uploadId);
-        if (begin !== 'merge') {
-          await output.discard();
-          return endWithout(begin, job, log);
-        }
-        nextChunk = ahead.nextChunk;
-        upload = (await store.readUpload(data.keyHash))!; // the geometry is settled now
+        const ahead = await mergeEarly(job, upload, output, log);
+        if (ahead.end !== 'merge') return ahead.result;
+        ({ nextChunk, upload } = ahead);
       }
-      complete = true;
+      reportProgress = true;
       const completedAt = early ? Date.now() : started;
       await output.append(await chunkSources(data, upload, nextChunk), nextChunk);
       const built = await output.finish();

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { StorageLayout } from '../shared/storage-layout.js';
 import type { UploadStore } from '../shared/upload-store.js';
+import { MERGE_TEMP_SUFFIX } from './merge-destination.js';
 
 export interface SweepReport {
   chunkFolders: number;
@@ -63,7 +64,7 @@ export function createSweeper(options: { store: UploadStore; layout: StorageLayo
     for (const name of await entries(layout.tmpDir)) await removeIfStale(path.join(layout.tmpDir, name), 'tempFiles');
     for (const uploadId of await entries(layout.filesDir)) {
       const dir = layout.uploadFilesDir(uploadId);
-      for (const name of (await entries(dir)).filter((n) => n.endsWith('.merging'))) {
+      for (const name of (await entries(dir)).filter((n) => n.endsWith(MERGE_TEMP_SUFFIX))) {
         await removeIfStale(path.join(dir, name), 'tempFiles');
       }
     }
