@@ -113,7 +113,7 @@ export const settings = {
   EARLY_MERGES_PER_WORKER: setting(
     wholeNumber(0, 63),
     '1',
-    'Early merges one worker process runs at once (fewer than `MERGE_CONCURRENCY`, which they count against); further large uploads merge once complete. 0 turns early merging off.',
+    'Early merges one worker process runs at once (fewer than `MERGE_CONCURRENCY`, which they count against; unset with `MERGE_CONCURRENCY=1`, 0); further large uploads merge once complete. 0 turns early merging off.',
   ),
   EARLY_MERGE_IDLE_MS: setting(
     wholeNumber(100),
@@ -180,7 +180,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('MAX_CHUNK_SIZE: must not exceed MAX_FILE_SIZE');
   }
   if (problems.length === 0 && parsed.EARLY_MERGES_PER_WORKER >= parsed.MERGE_CONCURRENCY && parsed.EARLY_MERGES_PER_WORKER > 0) {
-    problems.push('EARLY_MERGES_PER_WORKER: must be less than MERGE_CONCURRENCY, so completed uploads always have a slot (0 turns early merging off)');
+    // Completed uploads must always have a slot. Left unset, the limit yields to the
+    // concurrency chosen; set explicitly, the contradiction is the operator's to resolve.
+    if (env.EARLY_MERGES_PER_WORKER === undefined || env.EARLY_MERGES_PER_WORKER === '') {
+      (parsed as { EARLY_MERGES_PER_WORKER: number }).EARLY_MERGES_PER_WORKER = parsed.MERGE_CONCURRENCY - 1;
+    } else {
+      problems.push('EARLY_MERGES_PER_WORKER: must be less than MERGE_CONCURRENCY, so completed uploads always have a slot (0 turns early merging off)');
+    }
   }
   if (problems.length === 0 && parsed.CORS_CREDENTIALS && parsed.CORS_ORIGINS.split(',').some((o) => o.trim() === '*')) {
     problems.push('CORS_CREDENTIALS: needs explicit CORS_ORIGINS, not *');

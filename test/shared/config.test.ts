@@ -34,6 +34,13 @@ test('every problem is reported at once', () => {
   );
 });
 
+test('early merges leave completed uploads a slot: the default yields to MERGE_CONCURRENCY=1, an explicit contradiction is refused', () => {
+  assert.equal(loadConfig({}).EARLY_MERGES_PER_WORKER, 1);
+  assert.equal(loadConfig({ MERGE_CONCURRENCY: '1' }).EARLY_MERGES_PER_WORKER, 0);
+  assert.equal(loadConfig({ MERGE_CONCURRENCY: '4', EARLY_MERGES_PER_WORKER: '3' }).EARLY_MERGES_PER_WORKER, 3);
+  assert.throws(() => loadConfig({ MERGE_CONCURRENCY: '2', EARLY_MERGES_PER_WORKER: '2' }), /EARLY_MERGES_PER_WORKER: must be less than MERGE_CONCURRENCY/);
+});
+
 test('a chunk limit above the file limit is refused', () => {
   assert.throws(() => loadConfig({ MAX_FILE_SIZE: '1MB', MAX_CHUNK_SIZE: '2MB' }), /MAX_CHUNK_SIZE/);
 });
