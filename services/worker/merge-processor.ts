@@ -179,9 +179,7 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
    */
   async function mergeEarly(job: MergeJob, upload: UploadRecord, output: MergeOutput, log: Logger) {
     const { data } = job;
-    earlyMergesRunning++;
-    const ahead = await mergeAhead({ store, layout, keyHash: data.keyHash, upload, output, idleMs: earlyMerge.idleMs, signal: drainSignal ?? shutdownSignal })
-      .finally(() => earlyMergesRunning--);
+    const ahead = await mergeAhead({ store, layout, keyHash: data.keyHash, upload, output, idleMs: earlyMerge.idleMs, signal: drainSignal ?? shutdownSignal });
     if (ahead.end !== 'completed') {
       await output.discard();
       log.info({ end: ahead.end, appended: output.size }, ahead.end === 'parked' ? 'early merge parked: no chunk for a while' : 'early merge ended: upload gone');
@@ -197,16 +195,9 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
     return { end: 'merge' as const, nextChunk: ahead.nextChunk, upload: (await store.readUpload(data.keyHash))! };
   }
 
-  return async function processMerge(job: MergeJob, token?: string): Promise<MergeJobResult | undefined> {
+  async function mergeOrEnd(begin: BeginMergeOutcome, job: MergeJob, token: string | undefined): Promise<MergeJobResult | undefined> {
     const { data } = job;
     const log = logger.child({ uploadId: data.uploadId, jobId: job.id, attempt: job.attemptsMade + 1 });
-    let begin: BeginMergeOutcome | 'parked' = await store.beginMerge(data.keyHash, data.uploadId);
-    if (begin === 'early' && earlyMergesRunning >= earlyMerge.perWorker) begin = await parkOrBeginAgain(data);
-    if (begin === 'parked') {
-      log.info({ running: earlyMergesRunning }, 'early merge parked: as many as this worker runs at once');
-      onEarlyMerge?.('parked');
-      return undefined;
-    }
     if (begin !== 'merge' && begin !== 'early') return endWithout(begin, job, log);
 
     const started = Date.now();
@@ -250,12 +241,32 @@ export function createMergeProcessor(options: MergeProcessorOptions) {
       }
       return settleFailure(err, job, token, log);
     }
-  };
+  }
 
   async function isCancelled(data: MergeJobData): Promise<boolean> {
     const now = await store.readUpload(data.keyHash);
     return now?.uploadId === data.uploadId && now.state === 'cancelled';
   }
+
+  return async function processMerge(job: MergeJob, token?: string): Promise<MergeJobResult | undefined> {
+    const begin = await store.beginMerge(job.data.keyHash, job.data.uploadId);
+    if (begin !== 'early') return mergeOrEnd(begin, job, token);
+    // The slot is taken before anything is awaited, so two jobs starting at once cannot both
+    // take the last one; it is held until the job ends.
+    if (earlyMergesRunning >= earlyMerge.perWorker) {
+      const next = await parkOrBeginAgain(job.data);
+      if (next !== 'parked') return mergeOrEnd(next, job, token);
+      logger.info({ uploadId: job.data.uploadId, jobId: job.id, running: earlyMergesRunning }, 'early merge parked: as many as this worker runs at once');
+      onEarlyMerge?.('parked');
+      return undefined;
+    }
+    earlyMergesRunning++;
+    try {
+      return await mergeOrEnd(begin, job, token);
+    } finally {
+      earlyMergesRunning--;
+    }
+  };
 }
 
 /** Job progress carries what any ingest needs to route it to the upload's listeners. */
