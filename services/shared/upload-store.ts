@@ -76,6 +76,10 @@ export type RecordOutcome = 'stored' | 'duplicate' | 'completed' | 'enqueue' | '
  */
 export type EarlyMerge = 'started' | 'parked' | undefined;
 
+function toEarlyMerge(value: string | undefined): EarlyMerge {
+  return value === 'started' || value === 'parked' ? value : undefined;
+}
+
 export interface RecordResult {
   outcome: RecordOutcome;
   uploadId: string;
@@ -163,7 +167,7 @@ export class UploadStore {
       uploadId,
       received,
       total: total > 0 ? total : undefined,
-      earlyMerge: earlyMerge === 'started' || earlyMerge === 'parked' ? earlyMerge : undefined,
+      earlyMerge: toEarlyMerge(earlyMerge),
       startsEarlyMerge: startsEarlyMerge === 1,
     };
   }
@@ -251,7 +255,7 @@ function parseUploadRecord(hash: Record<string, string>): UploadRecord {
     identifier: hash.identifier ?? '',
     scope: hash.scope ?? '',
     createdAt: Number(hash.createdAt),
-    earlyMerge: hash.earlyMerge === 'started' || hash.earlyMerge === 'parked' ? hash.earlyMerge : undefined,
+    earlyMerge: toEarlyMerge(hash.earlyMerge),
     path: hash.path,
     size: numberOrUndefined(hash.size),
     sha256: hash.sha256,

@@ -25,6 +25,9 @@ local fingerprint, now, ttl = ARGV[4], ARGV[6], tonumber(ARGV[7])
 local current = redis.call('HMGET', meta, 'state', 'uploadId', 'fingerprint', 'modeMask', 'received', 'earlyMerge')
 local state, uploadId = current[1], current[2]
 local earlyMerge = current[6] or ''
+local function reply(outcome, received, total, startsEarlyMerge)
+  return { outcome, uploadId, received, total, earlyMerge, startsEarlyMerge or 0 }
+end
 
 if not state then
   uploadId = ARGV[5]
@@ -37,7 +40,7 @@ if not state then
     'scope', ARGV[16], 'createdAt', now, 'updatedAt', now)
   current[4], current[5] = '3', '0'
 elseif current[3] ~= fingerprint then
-  return { 'conflict', uploadId, tonumber(current[5]), -1, earlyMerge, 0 }
+  return reply('conflict', tonumber(current[5]), -1)
 end
 
 if state ~= 'receiving' then
@@ -45,13 +48,13 @@ if state ~= 'receiving' then
   -- the job; if it died first, the job is missing, so whoever sees "queued" adds it again,
   -- which is harmless because the merge job id is deterministic (BullMQ keeps one job;
   -- the id differs once an early merge was parked, so it says which job to add).
-  if state == 'queued' then return { 'enqueue', uploadId, tonumber(current[5]), -1, earlyMerge, 0 } end
-  if state == 'failed' or state == 'cancelled' then return { state, uploadId, tonumber(current[5]), -1, earlyMerge, 0 } end
-  return { 'done', uploadId, tonumber(current[5]), -1, earlyMerge, 0 }
+  if state == 'queued' then return reply('enqueue', tonumber(current[5]), -1) end
+  if state == 'failed' or state == 'cancelled' then return reply(state, tonumber(current[5]), -1) end
+  return reply('done', tonumber(current[5]), -1)
 end
 
 local mask = bit.band(tonumber(current[4]), fits)
-if mask == 0 then return { 'geometry', uploadId, tonumber(current[5]), -1, earlyMerge, 0 } end
+if mask == 0 then return reply('geometry', tonumber(current[5]), -1) end
 
 local outcome = 'duplicate'
 local received = tonumber(current[5])
@@ -87,4 +90,4 @@ end
 
 redis.call('EXPIRE', meta, ttl)
 redis.call('EXPIRE', chunks, ttl)
-return { outcome, uploadId, received, total, earlyMerge, startsEarlyMerge }
+return reply(outcome, received, total, startsEarlyMerge)
