@@ -30,6 +30,8 @@ export interface ClusterOptions {
 export interface LocalCluster {
   url: string;
   ingestUrls: string[];
+  /** Each ingest's own operations port (/metrics, /healthz, /readyz). */
+  ingestOpsUrls: string[];
   workerUrl: string;
   redisUrl: string;
   dataDir: string;
@@ -107,10 +109,12 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<L
     };
 
     const ingestPorts: number[] = [];
+    const opsPorts: number[] = [];
     for (let i = 0; i < (options.ingestCount ?? 2); i++) {
-      const port = await freePort();
+      const [port, opsPort] = [await freePort(), await freePort()];
       ingestPorts.push(port);
-      await waitForPort(port, `ingest ${i + 1}`, service('ingest', { PORT: String(port) }));
+      opsPorts.push(opsPort);
+      await waitForPort(port, `ingest ${i + 1}`, service('ingest', { PORT: String(port), OPS_PORT: String(opsPort) }));
     }
     const workerPort = await freePort();
     await waitForPort(workerPort, 'worker', service('worker', { WORKER_PORT: String(workerPort) }));
@@ -128,6 +132,7 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<L
     return {
       url: `http://127.0.0.1:${port}`,
       ingestUrls: ingestPorts.map((p) => `http://127.0.0.1:${p}`),
+      ingestOpsUrls: opsPorts.map((p) => `http://127.0.0.1:${p}`),
       workerUrl: `http://127.0.0.1:${workerPort}`,
       redisUrl: redis.url,
       dataDir,

@@ -22,7 +22,6 @@ import { createIngestMetrics } from './ingest-metrics.js';
 import { MergeEnqueuer } from './merge-enqueuer.js';
 import { corsPolicy } from '../shared/http/cors.js';
 import { errorHandler } from '../shared/http/error-handler.js';
-import { metricsEndpoint } from '../shared/http/metrics-endpoint.js';
 import { requestContext } from '../shared/http/request-context.js';
 import { statusRoutes } from './status-routes.js';
 import { createAccessResolver } from './upload-access.js';
@@ -74,7 +73,6 @@ export function buildIngestApp(deps: IngestDependencies): Koa {
   const cors = corsPolicy(config.CORS_ORIGINS, config.CORS_CREDENTIALS);
   if (cors) app.use(cors);
   app.use(healthRoutes({ redis: deps.redis, tmpDir: layout.tmpDir, lifecycle }));
-  app.use(metricsEndpoint(deps.registry, config.ADMIN_USER, config.ADMIN_PASSWORD));
   app.use(queueDashboard({ queues: deps.dashboardQueues, user: config.ADMIN_USER, password: config.ADMIN_PASSWORD }));
   app.use(async function refuseWhileShuttingDown(ctx, next) {
     if (!lifecycle.shuttingDown) return next();

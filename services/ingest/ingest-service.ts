@@ -8,6 +8,7 @@ import { QueueEvents } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../shared/config.js';
 import type { Lifecycle } from '../shared/http/health.js';
+import { createOpsServer } from '../shared/http/ops-app.js';
 import { createMaintenanceQueue } from '../shared/maintenance-job.js';
 import { MERGE_QUEUE, createMergeQueue } from '../shared/merge-job.js';
 import { createRegistry, registerQueueDepth } from '../shared/metrics.js';
@@ -20,7 +21,10 @@ import { buildIngestApp } from './app.js';
 import { UploadEventHub } from './events/upload-event-hub.js';
 
 export interface IngestService {
+  /** The upload port (behind the load balancer). */
   server: http.Server;
+  /** This instance's own /metrics, /healthz and /readyz (OPS_PORT). */
+  opsServer: http.Server;
   lifecycle: Lifecycle;
   /** Stops taking requests, lets in-flight ones finish for up to `graceMs`, then closes everything. */
   close(graceMs: number): Promise<void>;
@@ -69,9 +73,13 @@ export async function createIngestService(config: Config, logger: Logger): Promi
     app.callback(),
   );
   server.timeout = config.IDLE_TIMEOUT_MS;
+  const opsServer = createOpsServer({
+    redis, tmpDir: layout.tmpDir, lifecycle, registry, adminUser: config.ADMIN_USER, adminPassword: config.ADMIN_PASSWORD, logger,
+  });
 
   return {
     server,
+    opsServer,
     lifecycle,
     async close(graceMs) {
       lifecycle.shuttingDown = true;
@@ -81,6 +89,8 @@ export async function createIngestService(config: Config, logger: Logger): Promi
       const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;
       clearTimeout(deadline);
+      opsServer.closeAllConnections();
+      await new Promise((resolve) => opsServer.close(resolve));
       await Promise.all([mergeQueue.close(), webhookQueue.close(), maintenanceQueue.close()]);
       redis.disconnect();
       queueEventsConnection.disconnect();

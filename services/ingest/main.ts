@@ -20,6 +20,7 @@ const ingest = await createIngestService(config, logger);
 ingest.server.listen(config.PORT, config.HOST, () => {
   logger.info({ port: config.PORT, host: config.HOST, dataDir: config.dataDir }, 'ingest listening');
 });
+ingest.opsServer.listen(config.OPS_PORT, config.HOST);
 
 // In-flight chunks get most of the deadline; the rest is for closing connections.
 runUntilSignalled(logger, config.SHUTDOWN_TIMEOUT_MS, () => ingest.close(Math.max(config.SHUTDOWN_TIMEOUT_MS - 1_000, 0)));

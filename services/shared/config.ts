@@ -50,6 +50,11 @@ function setting<T extends z.ZodType<unknown, string>>(schema: T, defaultValue: 
 
 export const settings = {
   PORT: setting(wholeNumber(0, 65535), '3000', 'TCP port the ingest listens on.'),
+  OPS_PORT: setting(
+    wholeNumber(0, 65535),
+    '3002',
+    'TCP port of the ingest\'s own `/metrics`, `/healthz` and `/readyz`: each instance answers for itself there, unlike on the upload port behind a load balancer.',
+  ),
   HOST: setting(z.string().min(1), '0.0.0.0', 'Address the ingest binds to.'),
   REDIS_URL: setting(
     z.url({ protocol: /^rediss?$/ }),

@@ -4,13 +4,10 @@
  */
 import http from 'node:http';
 import { Worker } from 'bullmq';
-import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../shared/config.js';
-import { errorHandler } from '../shared/http/error-handler.js';
-import { healthRoutes, type Lifecycle } from '../shared/http/health.js';
-import { metricsEndpoint } from '../shared/http/metrics-endpoint.js';
-import { requestContext } from '../shared/http/request-context.js';
+import type { Lifecycle } from '../shared/http/health.js';
+import { createOpsServer } from '../shared/http/ops-app.js';
 import { MAINTENANCE_QUEUE, createMaintenanceQueue, scheduleSweep } from '../shared/maintenance-job.js';
 import { createMergeQueue } from '../shared/merge-job.js';
 import { createRegistry, registerQueueDepth } from '../shared/metrics.js';
@@ -88,13 +85,9 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
   webhookWorker?.on('failed', (job, err) => logger.warn({ uploadId: job?.data.uploadId, err: err.message, attempt: job?.attemptsMade }, 'webhook delivery failed'));
 
   const lifecycle: Lifecycle = { shuttingDown: false };
-  const app = new Koa();
-  app.silent = true;
-  app.use(requestContext(logger.child({ module: 'http' })));
-  app.use(errorHandler());
-  app.use(healthRoutes({ redis: storeConnection, tmpDir: layout.tmpDir, lifecycle }));
-  app.use(metricsEndpoint(registry, config.ADMIN_USER, config.ADMIN_PASSWORD));
-  const server = http.createServer(app.callback());
+  const server = createOpsServer({
+    redis: storeConnection, tmpDir: layout.tmpDir, lifecycle, registry, adminUser: config.ADMIN_USER, adminPassword: config.ADMIN_PASSWORD, logger,
+  });
 
   return {
     server,

@@ -31,6 +31,8 @@ export interface SystemOptions {
 export interface TestSystem {
   /** Base URLs of the ingest instances, e.g. http://127.0.0.1:4567 */
   urls: string[];
+  /** Base URLs of each ingest instance's own operations port (/metrics, /healthz, /readyz). */
+  opsUrls: string[];
   /** The parent of DATA_DIR: nothing may appear here but DATA_DIR itself. */
   sandbox: string;
   config: Config;
@@ -72,14 +74,17 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   const queue = createMergeQueue(redis, config.REDIS_PREFIX);
 
   const urls: string[] = [];
+  const opsUrls: string[] = [];
   for (let i = 0; i < (options.ingestInstances ?? 1); i++) {
     const ingest = await createIngestService(config, logger);
     urls.push(await listen(ingest.server));
+    opsUrls.push(await listen(ingest.opsServer));
     closers.push(() => ingest.close(0));
   }
 
   const system: TestSystem = {
     urls,
+    opsUrls,
     sandbox,
     config,
     layout,

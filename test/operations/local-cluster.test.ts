@@ -36,7 +36,7 @@ test('an upload through nginx lands on both ingest instances and merges exactly 
   assert.ok(responses.every((r) => r.status === 200));
   await events.waitFor((e) => e.data.state === 'complete', 30_000);
 
-  const perInstance = await Promise.all(cluster.ingestUrls.map((url) => counter(url, 'chunkyard_chunks_received_total')));
+  const perInstance = await Promise.all(cluster.ingestOpsUrls.map((url) => counter(url, 'chunkyard_chunks_received_total')));
   console.log(`chunks per ingest instance through nginx: ${perInstance.join(' + ')} = ${responses.length}`);
   assert.ok(perInstance.every((count) => count > 0), `both instances took chunks: ${perInstance.join(', ')}`);
   assert.equal(perInstance.reduce((a, b) => a + b, 0), responses.length);

@@ -38,7 +38,7 @@ function delta(before: Map<string, number>, after: Map<string, number>, name: st
 
 describe('metrics', () => {
   test('counters move by the right amounts after an upload with duplicates', async () => {
-    const ingestBefore = await scrape(sys.urls[0]!);
+    const ingestBefore = await scrape(sys.opsUrls[0]!);
     const workerBefore = await scrape(workerUrl);
     const file = randomFile(10 * 65_536 + 100);
     const options = { urls: sys.urls, identifier: 'metered', chunkSize: 65_536, filename: 'metered.bin' };
@@ -48,7 +48,7 @@ describe('metrics', () => {
     await uploadFile(file, options);
     await sys.waitForState('metered', ['complete']);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const ingestAfter = await scrape(sys.urls[0]!);
+    const ingestAfter = await scrape(sys.opsUrls[0]!);
     const workerAfter = await scrape(workerUrl);
 
     const n = chunks.length;
@@ -66,16 +66,16 @@ describe('metrics', () => {
   });
 
   test('a refused chunk counts its status', async () => {
-    const before = await scrape(sys.urls[0]!);
+    const before = await scrape(sys.opsUrls[0]!);
     await fetch(`${sys.urls[0]}/upload?resumableChunkNumber=x`, { method: 'POST', body: 'x' });
-    const after = await scrape(sys.urls[0]!);
+    const after = await scrape(sys.opsUrls[0]!);
     assert.equal(delta(before, after, 'chunkyard_chunk_responses_total{method="POST",status="400"}'), 1);
   });
 });
 
 describe('operator endpoints', () => {
   test('metrics and the dashboard need the credential', async () => {
-    for (const url of [`${sys.urls[0]}/metrics`, `${workerUrl}/metrics`, `${sys.urls[0]}/admin/queues`]) {
+    for (const url of [`${sys.opsUrls[0]}/metrics`, `${workerUrl}/metrics`, `${sys.urls[0]}/admin/queues`]) {
       const anonymous = await fetch(url);
       assert.equal(anonymous.status, 401, url);
       assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Basic/);
@@ -94,9 +94,9 @@ describe('operator endpoints', () => {
   test('without a configured password they are refused outright', async () => {
     const open = await startSystem();
     try {
-      for (const path of ['/metrics', '/admin/queues']) {
-        const response = await fetch(`${open.urls[0]}${path}`, { headers: auth });
-        assert.equal(response.status, 403, path);
+      for (const url of [`${open.opsUrls[0]}/metrics`, `${open.urls[0]}/admin/queues`]) {
+        const response = await fetch(url, { headers: auth });
+        assert.equal(response.status, 403, url);
         assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'forbidden');
       }
     } finally {
@@ -104,8 +104,12 @@ describe('operator endpoints', () => {
     }
   });
 
-  test('healthz and readyz answer on ingest and worker', async () => {
-    for (const url of [sys.urls[0]!, workerUrl]) {
+  test('metrics are per instance, on the operations port only: the upload port behind the load balancer has none', async () => {
+    assert.equal((await fetch(`${sys.urls[0]}/metrics`, { headers: auth })).status, 404);
+  });
+
+  test('healthz and readyz answer on ingest (both ports) and worker', async () => {
+    for (const url of [sys.urls[0]!, sys.opsUrls[0]!, workerUrl]) {
       assert.equal((await fetch(`${url}/healthz`)).status, 200);
       const ready = await fetch(`${url}/readyz`);
       assert.equal(ready.status, 200);

@@ -22,7 +22,13 @@ async function check(probe: () => Promise<unknown>): Promise<string> {
   }
 }
 
-export function healthRoutes(options: { redis: Redis; tmpDir: string; lifecycle: Lifecycle }): Middleware {
+export interface HealthOptions {
+  redis: Redis;
+  tmpDir: string;
+  lifecycle: Lifecycle;
+}
+
+export function healthRoutes(options: HealthOptions): Middleware {
   return async function health(ctx, next) {
     if (ctx.method !== 'GET') return next();
     if (ctx.path === '/healthz') {
