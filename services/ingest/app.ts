@@ -4,86 +4,73 @@
  */
 import Koa from 'koa';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { UploadCore } from '../core/upload-core.js';
 import type { Config } from '../shared/config.js';
-import { ChunkyardError } from '../shared/errors.js';
-import { healthRoutes, type Lifecycle } from '../shared/http/health.js';
-import type { MergeJobData, MergeJobResult } from '../shared/merge-job.js';
-import type { StorageLayout } from '../shared/storage-layout.js';
-import type { UploadStore } from '../shared/upload-store.js';
-import { queueDashboard } from './admin-routes.js';
-import { ChunkFiles } from './chunk-files.js';
-import { ChunkIntake } from './chunk-intake.js';
-import type { UploadEventHub } from './events/upload-event-hub.js';
-import { demoPage } from './demo-page.js';
-import { createIngestMetrics } from './ingest-metrics.js';
-import { MergeEnqueuer } from './merge-enqueuer.js';
 import { corsPolicy } from '../shared/http/cors.js';
 import { errorHandler } from '../shared/http/error-handler.js';
+import { healthRoutes, type Lifecycle, type ReadinessCheck } from '../shared/http/health.js';
 import { requestContext } from '../shared/http/request-context.js';
-import { statusRoutes } from './status-routes.js';
+import type { MergeJobs } from '../shared/merge-queue.js';
+import { queueDashboard } from './admin-routes.js';
+import { demoPage } from './demo-page.js';
+import { EventStreams } from './events/event-streams.js';
+import type { UploadEventHub } from './events/upload-event-hub.js';
+import { createIngestMetrics } from './ingest-metrics.js';
+import { limitRequestsPerClient, refuseWhileShuttingDown } from './middleware/client-limits.js';
+import { uploadProtocols } from './protocols/registry.js';
+import { uploadEndpoint } from './protocols/upload-endpoint.js';
+import { statusRoutes } from './status/status-routes.js';
 import { createAccessResolver } from './upload-access.js';
-import { uploadRoutes } from './upload-routes.js';
 
 export interface IngestDependencies {
   config: Config;
-  /** The fail-fast request connection (createRequestConnection), also used for readiness. */
-  redis: Redis;
-  store: UploadStore;
-  mergeQueue: Queue<MergeJobData, MergeJobResult>;
-  /** Queues shown in the dashboard: the merge queue and the webhook queue. */
+  core: UploadCore;
+  jobs: MergeJobs;
+  /** Queues shown in the dashboard: merge, webhook, maintenance. */
   dashboardQueues: Queue[];
   hub: UploadEventHub;
-  layout: StorageLayout;
   registry: Registry;
   lifecycle: Lifecycle;
+  readiness: Record<string, ReadinessCheck>;
   logger: Logger;
 }
 
-export function buildIngestApp(deps: IngestDependencies): Koa {
-  const { config, store, mergeQueue, hub, layout, logger, lifecycle } = deps;
-  const app = new Koa();
+export interface IngestApp {
+  app: Koa;
+  streams: EventStreams;
+}
+
+export function buildIngestApp(deps: IngestDependencies): IngestApp {
+  const { config, core, logger, lifecycle } = deps;
+  const app = new Koa({ proxy: config.TRUST_PROXY });
   // Errors are rendered and logged by errorHandler; Koa's default printer would log them again.
   app.silent = true;
 
-  const metrics = createIngestMetrics(deps.registry);
-  const accessOf = createAccessResolver({ namespace: config.UPLOAD_NAMESPACE, tokenSecret: config.UPLOAD_TOKEN_SECRET });
-  const files = new ChunkFiles(layout);
-  const intake = new ChunkIntake(
-    files,
-    store,
-    new MergeEnqueuer(mergeQueue, config.MERGE_ATTEMPTS),
-  );
-  const uploads = uploadRoutes({
-    intake,
-    store,
-    metrics,
-    limits: { maxFileSize: config.MAX_FILE_SIZE, maxChunkSize: config.MAX_CHUNK_SIZE, maxChunks: config.MAX_CHUNKS },
-    accessOf,
-    tmpDir: layout.tmpDir,
-    fsync: config.CHUNK_FSYNC,
+  const streams = new EventStreams(deps.hub, {
+    perClient: config.EVENT_STREAMS_PER_CLIENT,
+    total: config.EVENT_STREAMS_MAX,
+    maxBufferedBytes: 256 * 1024,
+    heartbeatMs: 15_000,
   });
-  const statuses = statusRoutes({ store, queue: mergeQueue, hub, files, accessOf });
+  const metrics = createIngestMetrics(deps.registry, { eventStreams: () => streams.count });
+  const accessOf = createAccessResolver({ namespace: config.UPLOAD_NAMESPACE, tokenSecret: config.UPLOAD_TOKEN_SECRET });
+  const protocols = uploadProtocols({ core, accessOf, metrics });
+  const statuses = statusRoutes({ core, jobs: deps.jobs, streams, accessOf, tokens: config.UPLOAD_TOKEN_SECRET !== '' });
 
   app.use(requestContext(logger.child({ module: 'http' })));
   app.use(metrics.middleware);
   app.use(errorHandler());
+  app.use(limitRequestsPerClient(config.MAX_REQUESTS_PER_CLIENT));
   const cors = corsPolicy(config.CORS_ORIGINS, config.CORS_CREDENTIALS);
   if (cors) app.use(cors);
-  app.use(healthRoutes({ redis: deps.redis, tmpDir: layout.tmpDir, lifecycle }));
+  app.use(healthRoutes({ checks: deps.readiness, lifecycle, logger }));
   app.use(queueDashboard({ queues: deps.dashboardQueues, user: config.ADMIN_USER, password: config.ADMIN_PASSWORD }));
-  app.use(async function refuseWhileShuttingDown(ctx, next) {
-    if (!lifecycle.shuttingDown) return next();
-    // A 503 makes resumable.js retry; the load balancer sends the retry to another instance.
-    ctx.set('Connection', 'close');
-    throw new ChunkyardError('service_unavailable', 'This instance is shutting down; retry');
-  });
+  app.use(refuseWhileShuttingDown(lifecycle));
   if (config.DEMO_PAGE) app.use(demoPage());
-  app.use(uploads.routes());
-  app.use(uploads.allowedMethods({ throw: true }));
+  app.use(uploadEndpoint({ path: '/upload', protocols, maxPieceSize: config.MAX_CHUNK_SIZE }));
   app.use(statuses.routes());
   app.use(statuses.allowedMethods({ throw: true }));
-  return app;
+  return { app, streams };
 }

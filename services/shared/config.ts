@@ -7,6 +7,7 @@
 import path from 'node:path';
 import bytes from 'bytes';
 import { z } from 'zod';
+import { ALLOWED_TYPES_ENTRY } from '../core/type-allowlist.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -34,6 +35,15 @@ function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
     .pipe(z.number().int().min(min).max(max));
 }
 
+/** `host:port,host:port,...`, or empty. */
+function hostPortList() {
+  return z.string().refine((s) => s.trim() === '' || s.split(',').every((entry) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(entry.trim())), 'expected host:port,host:port,...');
+}
+
+function isStrongPassword(password: string): boolean {
+  return password.length >= 16 && new Set(password).size > 1;
+}
+
 function flag() {
   return z.stringbool({ truthy: ['true', '1', 'yes', 'on'], falsy: ['false', '0', 'no', 'off'] });
 }
@@ -57,9 +67,24 @@ export const settings = {
   ),
   HOST: setting(z.string().min(1), '0.0.0.0', 'Address the ingest binds to.'),
   REDIS_URL: setting(
-    z.url({ protocol: /^rediss?$/ }),
+    z.union([z.url({ protocol: /^rediss?$/ }), z.string().regex(/^unix:\/\/\/\S+$/, 'expected redis://, rediss:// or unix:///path')]),
     'redis://127.0.0.1:6379',
-    'Redis holding upload state and the merge queue (`redis://` or `rediss://`).',
+    'Redis holding upload state and the merge queue (`redis://`, `rediss://`, or `unix:///path/to/redis.sock`).',
+  ),
+  REDIS_CLUSTER_NODES: setting(
+    hostPortList(),
+    '',
+    'Redis Cluster nodes to start from, `host:port,host:port,...`; when set, used instead of `REDIS_URL`.',
+  ),
+  REDIS_SENTINELS: setting(
+    hostPortList(),
+    '',
+    'Redis Sentinels, `host:port,...`; with `REDIS_SENTINEL_MASTER`, used instead of `REDIS_URL`.',
+  ),
+  REDIS_SENTINEL_MASTER: setting(
+    z.string().regex(/^[A-Za-z0-9._-]{0,64}$/, 'expected a Sentinel master name'),
+    '',
+    'The master name the Sentinels watch (with `REDIS_SENTINELS`).',
   ),
   REDIS_PREFIX: setting(
     z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 letters, digits, _ or -'),
@@ -69,7 +94,12 @@ export const settings = {
   DATA_DIR: setting(
     z.string().min(1),
     './data',
-    'Directory holding `tmp/`, `chunks/` and `files/`; must be one filesystem so renames are atomic.',
+    'Directory holding `partial/` (uploads being received), `files/` (published files) and `tmp/`; one filesystem, so publishing is an atomic rename.',
+  ),
+  MIN_FREE_DISK: setting(
+    byteSize(),
+    '512MB',
+    'Writes are refused (507, clients retry) and `/readyz` fails while less than this is free in `DATA_DIR`, so uploads never fill the disk.',
   ),
   MAX_FILE_SIZE: setting(byteSize(), '10GB', 'Largest file accepted (TotalSize), in bytes or with a unit (`10GB`).'),
   MAX_CHUNK_SIZE: setting(
@@ -83,6 +113,17 @@ export const settings = {
     'default',
     'Scope of upload identifiers: two uploads with the same identifier in one namespace are one upload.',
   ),
+  ALLOWED_TYPES: setting(
+    z.string().refine((s) => s.split(',').every((entry) => entry.trim() === '' || ALLOWED_TYPES_ENTRY.test(entry.trim())), 'expected MIME types (`image/png`, `image/*`) and extensions (`.pdf`), comma-separated'),
+    '',
+    'Files accepted, by MIME type (`image/*`, `application/pdf`) and/or extension (`.pdf`), comma-separated; empty accepts every type. Checked with the first request of an upload.',
+  ),
+  QUOTA_UPLOADS: setting(
+    wholeNumber(1),
+    '1000',
+    'Uploads in progress one client may have at once (per token subject; per client address without tokens).',
+  ),
+  QUOTA_BYTES: setting(byteSize(), '100GB', 'Bytes of uploads in progress one client may have at once.'),
   UPLOAD_TOKEN_SECRET: setting(
     z.string().refine((s) => s === '' || s.length >= 32, 'must be empty or at least 32 characters'),
     '',
@@ -94,6 +135,11 @@ export const settings = {
     'Seconds an upload may go without a chunk before it is abandoned: its state expires and the sweep removes its files.',
   ),
   RESULT_TTL: setting(wholeNumber(1), '604800', 'Seconds the record of a completed, failed or cancelled upload is kept.'),
+  CANCEL_GRACE_MS: setting(
+    wholeNumber(0),
+    '30000',
+    'A cancelled upload refuses data still in flight for this long (so its client stops); after that its id may start a new upload.',
+  ),
   SWEEP_INTERVAL_MS: setting(
     wholeNumber(100),
     '600000',
@@ -105,10 +151,37 @@ export const settings = {
     'Origins allowed to upload from a browser (comma-separated, or `*`); empty: same origin only.',
   ),
   CORS_CREDENTIALS: setting(flag(), 'false', 'Allow cookies and credentials on cross-origin requests (`withCredentials`); needs explicit origins.'),
+  TRUST_PROXY: setting(
+    flag(),
+    'false',
+    'Trust `X-Forwarded-For`/`-Proto`/`-Host` from the proxy in front (client addresses for quotas and limits). Only behind a proxy that sets them.',
+  ),
+  MAX_CONNECTIONS: setting(
+    wholeNumber(10),
+    '1000',
+    'Connections one ingest keeps open at most; more are refused. Keep it well below the process\'s file descriptor limit (`ulimit -n`).',
+  ),
+  MAX_REQUESTS_PER_CLIENT: setting(
+    wholeNumber(1),
+    '64',
+    'Requests one client address may have in progress on one ingest at once; more get 503 (clients retry).',
+  ),
+  EVENT_STREAMS_PER_CLIENT: setting(wholeNumber(1), '8', 'Server-sent event streams one client address may hold open on one ingest.'),
+  EVENT_STREAMS_MAX: setting(wholeNumber(1), '1000', 'Server-sent event streams one ingest holds open at most.'),
   HEADERS_TIMEOUT_MS: setting(wholeNumber(1000), '30000', 'Time a client has to send its request headers.'),
   REQUEST_TIMEOUT_MS: setting(wholeNumber(1000), '300000', 'Time a client has to send a whole request, body included.'),
-  IDLE_TIMEOUT_MS: setting(wholeNumber(1000), '60000', 'A connection that sends nothing for this long mid-request is closed.'),
+  IDLE_TIMEOUT_MS: setting(wholeNumber(1000), '20000', 'A connection that sends nothing for this long mid-request is closed, so a trickling body cannot hold its slot.'),
   CHUNK_FSYNC: setting(flag(), 'true', 'fsync each chunk before it is counted, so a power cut cannot lose it.'),
+  LOCK_LEASE_MS: setting(
+    wholeNumber(1000),
+    '10000',
+    'Lease of an append\'s write lock (tus PATCH), renewed while the body streams; an instance that dies holding it loses it after this long.',
+  ),
+  APPEND_CHECKPOINT: setting(
+    byteSize(),
+    '16MB',
+    'A long append (tus PATCH) counts what is durable every this many bytes, so the merge can follow it before the request ends.',
+  ),
   MERGE_CONCURRENCY: setting(wholeNumber(1, 64), '2', 'Merge jobs one worker process runs at once.'),
   EARLY_MERGE_MIN_SIZE: setting(
     byteSize(),
@@ -129,7 +202,12 @@ export const settings = {
   MERGE_DISK_FULL_RETRY_MS: setting(
     wholeNumber(100),
     '30000',
-    'A merge that finds the disk full waits this long and tries again, without using up an attempt.',
+    'A merge that finds the storage full waits this long and tries again, without using up an attempt (at most `MERGE_DISK_FULL_RETRIES` times).',
+  ),
+  MERGE_DISK_FULL_RETRIES: setting(
+    wholeNumber(0, 10_000),
+    '20',
+    'A merge that keeps finding the storage full gives up after this many waits, and its upload fails with the reason.',
   ),
   MERGE_LOCK_MS: setting(
     wholeNumber(1000),
@@ -139,9 +217,9 @@ export const settings = {
   WORKER_PORT: setting(wholeNumber(0, 65535), '3001', 'TCP port of the worker\'s `/metrics`, `/healthz` and `/readyz`.'),
   ADMIN_USER: setting(z.string().min(1).max(64), 'admin', 'User name for `/admin/queues` and `/metrics` (HTTP basic auth).'),
   ADMIN_PASSWORD: setting(
-    z.string().max(256),
+    z.string().max(256).refine((s) => s === '' || isStrongPassword(s), 'must be empty or at least 16 characters, not one repeated character'),
     '',
-    'Password for `/admin/queues` and `/metrics`; while empty, both are refused.',
+    'Password for `/admin/queues` and `/metrics` (at least 16 characters); while empty, both are refused. Repeated wrong guesses are slowed down.',
   ),
   WEBHOOK_URL: setting(
     z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
@@ -192,6 +270,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     } else {
       problems.push('EARLY_MERGES_PER_WORKER: must be less than MERGE_CONCURRENCY, so completed uploads always have a slot (0 turns early merging off)');
     }
+  }
+  if (problems.length === 0 && (parsed.REDIS_SENTINELS === '') !== (parsed.REDIS_SENTINEL_MASTER === '')) {
+    problems.push('REDIS_SENTINELS and REDIS_SENTINEL_MASTER: set both or neither');
+  }
+  if (problems.length === 0 && parsed.REDIS_SENTINELS !== '' && parsed.REDIS_CLUSTER_NODES !== '') {
+    problems.push('REDIS_CLUSTER_NODES and REDIS_SENTINELS: choose one');
   }
   if (problems.length === 0 && parsed.CORS_CREDENTIALS && parsed.CORS_ORIGINS.split(',').some((o) => o.trim() === '*')) {
     problems.push('CORS_CREDENTIALS: needs explicit CORS_ORIGINS, not *');

@@ -3,14 +3,14 @@
  * scheduler (idempotent), and whichever worker takes a run does it.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { queuePrefix } from './upload-key.js';
+import type { RedisConnection } from './redis-connection.js';
+import { queuePrefix } from '../state/redis-keys.js';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
 export const SWEEP_SCHEDULER_ID = 'sweep-abandoned-uploads';
 export const SWEEP_JOB_NAME = 'sweep';
 
-export function createMaintenanceQueue(connection: Redis, prefix: string): Queue {
+export function createMaintenanceQueue(connection: RedisConnection, prefix: string): Queue {
   return new Queue(MAINTENANCE_QUEUE, { connection, prefix: queuePrefix(prefix) });
 }
 

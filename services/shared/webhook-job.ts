@@ -3,8 +3,8 @@
  * by a queue job with retries and backoff, never from a request path.
  */
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { queuePrefix } from './upload-key.js';
+import type { RedisConnection } from './redis-connection.js';
+import { queuePrefix } from '../state/redis-keys.js';
 
 export const WEBHOOK_QUEUE = 'webhook';
 export const WEBHOOK_JOB_NAME = 'upload-finished';
@@ -14,12 +14,17 @@ export interface WebhookPayload {
   /** Unique per upload: receivers deduplicate deliveries on it. */
   uploadId: string;
   identifier: string;
+  /** Which client protocol the upload came by (resumable, tus...). */
+  protocol: string;
   filename: string;
   relativePath: string;
-  totalSize: number;
+  totalSize: number | null;
   size: number | null;
   sha256: string | null;
+  /** The published file: a path relative to DATA_DIR, or an S3 bucket and key. */
   path: string | null;
+  bucket: string | null;
+  key: string | null;
   error: string | null;
   finishedAt: string;
 }
@@ -40,6 +45,6 @@ export function webhookJobOptions(uploadId: string, attempts: number): JobsOptio
   };
 }
 
-export function createWebhookQueue(connection: Redis, prefix: string): Queue<WebhookPayload> {
+export function createWebhookQueue(connection: RedisConnection, prefix: string): Queue<WebhookPayload> {
   return new Queue<WebhookPayload>(WEBHOOK_QUEUE, { connection, prefix: queuePrefix(prefix) });
 }

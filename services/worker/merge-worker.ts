@@ -1,13 +1,15 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { MERGE_QUEUE, type MergeJobData, type MergeJobResult } from '../shared/merge-job.js';
-import { queuePrefix } from '../shared/upload-key.js';
-import { createMergeProcessor, type MergeProcessorOptions } from './merge-processor.js';
+import type { MergeJobData } from '../core/merge-scheduler.js';
+import type { PublishedFile } from '../core/upload.js';
+import { MERGE_QUEUE } from '../shared/merge-queue.js';
+import type { RedisConnection } from '../shared/redis-connection.js';
+import { queuePrefix } from '../state/redis-keys.js';
+import { createMergeProcessor, type MergeOptions } from './merge/merge-processor.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
-export interface MergeWorkerOptions extends MergeProcessorOptions {
+export interface MergeWorkerOptions extends MergeOptions {
   /** A connection with `maxRetriesPerRequest: null` (BullMQ requires it for workers). */
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   concurrency: number;
   /** How long a job's lock lasts; a dead worker's merge is taken over after about this long. */
@@ -16,10 +18,10 @@ export interface MergeWorkerOptions extends MergeProcessorOptions {
 }
 
 /** The BullMQ worker on the merge queue. */
-export function createMergeWorker(options: MergeWorkerOptions): Worker<MergeJobData, MergeJobResult | undefined> {
-  const { store, logger, notifier, metrics } = options;
+export function createMergeWorker(options: MergeWorkerOptions): Worker<MergeJobData, PublishedFile | undefined> {
+  const { state, logger, notifier, metrics } = options;
   const processor = createMergeProcessor({ ...options, onMerged: metrics?.merged, onEarlyMerge: metrics?.earlyMerge });
-  const worker = new Worker<MergeJobData, MergeJobResult | undefined>(MERGE_QUEUE, processor, {
+  const worker = new Worker<MergeJobData, PublishedFile | undefined>(MERGE_QUEUE, processor, {
     connection: options.connection,
     prefix: queuePrefix(options.prefix),
     concurrency: options.concurrency,
@@ -35,7 +37,7 @@ export function createMergeWorker(options: MergeWorkerOptions): Worker<MergeJobD
     if (!final) return;
     metrics?.failed();
     // Covers ends the processor cannot see itself: attempts used up, a job stalled too often.
-    store
+    state
       .markFailed(job.data.keyHash, job.data.uploadId, err.message)
       .then(() => notifier?.uploadFinished(job.data.keyHash))
       .catch((markErr: unknown) => logger.error({ err: markErr, uploadId: job.data.uploadId }, 'could not mark upload failed'));

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { UploadStore } from '../shared/upload-store.js';
+import type { StateStore } from '../core/state-store.js';
 import { WEBHOOK_JOB_NAME, webhookJobOptions, type WebhookPayload } from '../shared/webhook-job.js';
 
 /**
@@ -8,25 +8,28 @@ import { WEBHOOK_JOB_NAME, webhookJobOptions, type WebhookPayload } from '../sha
  */
 export class UploadNotifier {
   constructor(
-    private readonly store: UploadStore,
+    private readonly state: StateStore,
     private readonly queue: Queue<WebhookPayload> | undefined,
     private readonly attempts: number,
   ) {}
 
   async uploadFinished(keyHash: string): Promise<void> {
     if (!this.queue) return;
-    const upload = await this.store.readUpload(keyHash);
+    const upload = await this.state.read(keyHash);
     if (!upload || (upload.state !== 'complete' && upload.state !== 'failed')) return;
     const payload: WebhookPayload = {
       event: upload.state === 'complete' ? 'upload.completed' : 'upload.failed',
       uploadId: upload.uploadId,
       identifier: upload.identifier,
-      filename: upload.filename,
+      protocol: upload.protocol,
+      filename: upload.name,
       relativePath: upload.relativePath,
-      totalSize: upload.totalSize,
-      size: upload.size ?? null,
-      sha256: upload.sha256 ?? null,
-      path: upload.path ?? null,
+      totalSize: upload.size ?? null,
+      size: upload.result?.size ?? null,
+      sha256: upload.result?.sha256 ?? null,
+      path: upload.result && !upload.result.bucket ? upload.result.location : null,
+      bucket: upload.result?.bucket ?? null,
+      key: upload.result?.bucket ? upload.result.location : null,
       error: upload.error ?? null,
       finishedAt: new Date().toISOString(),
     };

@@ -7,6 +7,9 @@
  *   X-Chunkyard-Signature   sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with WEBHOOK_SECRET>
  *
  * Any answer but 2xx, or none within 10 s, fails the attempt; BullMQ retries with backoff.
+ * Redirects are not followed (a 3xx fails the attempt): the signed delivery goes to the
+ * configured URL and nowhere else. The answer's body is never read: a receiver cannot make
+ * the worker hold its memory.
  */
 import { createHmac } from 'node:crypto';
 import type { Job } from 'bullmq';
@@ -33,10 +36,11 @@ export function createWebhookDelivery(url: string, secret: string) {
         'X-Chunkyard-Signature': signWebhook(secret, timestamp, body),
       },
       body,
+      redirect: 'manual',
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
-    await response.arrayBuffer().catch(() => undefined);
-    if (!response.ok) throw new Error(`webhook receiver answered ${response.status}`);
+    await response.body?.cancel().catch(() => undefined);
+    if (!response.ok) throw new Error(`webhook receiver answered ${response.status}${response.status >= 300 && response.status < 400 ? ' (redirects are not followed)' : ''}`);
     return { status: response.status };
   };
 }

@@ -1,6 +1,7 @@
 /**
- * A private redis-server for a test file: a free loopback port, its own temp folder,
- * stopped (and its folder removed) by `stop()`. Never a shared or default Redis.
+ * A private redis-server for a test file, on a unix socket in its own temp folder (no port
+ * to pick, so none to lose to another process), stopped and its folder removed by
+ * `stop()`. Never a shared or default Redis.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -15,7 +16,7 @@ export interface RedisServer extends RedisProcess {
 
 export async function startRedisServer(options: { appendOnly?: boolean } = {}): Promise<RedisServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-redis-'));
-  const redis = await startRedisProcess({ dir, appendOnly: options.appendOnly });
+  const redis = await startRedisProcess({ dir, appendOnly: options.appendOnly, unixSocket: true });
   return {
     ...redis,
     async stop() {

@@ -7,17 +7,19 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
 import pino from 'pino';
-import { createIngestService } from '../../services/ingest/ingest-service.js';
+import { uploadKeyHash } from '../../services/core/keys.js';
+import type { MergeJobData } from '../../services/core/merge-scheduler.js';
+import type { UploadRecord } from '../../services/core/upload.js';
+import { createIngestService, type IngestService } from '../../services/ingest/ingest-service.js';
 import { loadConfig, type Config } from '../../services/shared/config.js';
-import { createMergeQueue, type MergeJobData, type MergeJobResult } from '../../services/shared/merge-job.js';
-import { StorageLayout } from '../../services/shared/storage-layout.js';
-import { uploadKeyHash } from '../../services/shared/upload-key.js';
-import { UploadStore, type UploadRecord } from '../../services/shared/upload-store.js';
+import { createMergeQueue, type MergeJobResult } from '../../services/shared/merge-queue.js';
+import { createWorkerConnection, redisTarget, type RedisConnection } from '../../services/shared/redis-connection.js';
+import { RedisStateStore } from '../../services/state/redis-state-store.js';
+import { FsLayout } from '../../services/storage/fs/fs-layout.js';
 import { createWorkerService, type WorkerService } from '../../services/worker/worker-service.js';
+import { eventually } from './eventually.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 
 export interface SystemOptions {
@@ -28,24 +30,34 @@ export interface SystemOptions {
   env?: Record<string, string>;
 }
 
+/** An upload record, with its published file's fields at hand (`size` is the published size). */
+export interface UploadView extends Omit<UploadRecord, 'size'> {
+  totalSize: number | undefined;
+  path?: string;
+  size?: number;
+  sha256?: string;
+}
+
 export interface TestSystem {
   /** Base URLs of the ingest instances, e.g. http://127.0.0.1:4567 */
   urls: string[];
   /** Base URLs of each ingest instance's own operations port (/metrics, /healthz, /readyz). */
   opsUrls: string[];
+  ingests: IngestService[];
   /** The parent of DATA_DIR: nothing may appear here but DATA_DIR itself. */
   sandbox: string;
   config: Config;
-  layout: StorageLayout;
+  layout: FsLayout;
   redisServer: RedisServer;
   /** A plain client for assertions. */
-  redis: Redis;
-  store: UploadStore;
-  queue: Queue<MergeJobData, MergeJobResult>;
+  redis: RedisConnection;
+  state: RedisStateStore;
+  queue: Queue<MergeJobData, MergeJobResult | undefined>;
   /** Starts a worker service; resolves with it once it takes jobs, and its metrics URL. */
-  startWorker(): Promise<WorkerService & { url: string }>;
+  startWorker(env?: Record<string, string>): Promise<WorkerService & { url: string }>;
   keyHashOf(identifier: string): string;
-  waitForState(identifier: string, states: string[], timeoutMs?: number): Promise<UploadRecord>;
+  readUpload(identifier: string): Promise<UploadView | undefined>;
+  waitForState(identifier: string, states: string[], timeoutMs?: number): Promise<UploadView>;
   stop(): Promise<void>;
 }
 
@@ -54,61 +66,77 @@ async function listen(server: import('node:http').Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
 }
 
+export function viewOf({ size, ...upload }: UploadRecord): UploadView {
+  return { ...upload, totalSize: size, ...(upload.result ? { path: upload.result.location, size: upload.result.size, sha256: upload.result.sha256 } : {}) };
+}
+
 export async function startSystem(options: SystemOptions = {}): Promise<TestSystem> {
   const sandbox = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-test-'));
   const redisServer = await startRedisServer({ appendOnly: options.redisAppendOnly });
-  const config = loadConfig({
+  const env = {
     DATA_DIR: path.join(sandbox, 'data'),
     REDIS_URL: redisServer.url,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     MERGE_LOCK_MS: '2000',
+    // The machine's disk, not the test, decides how much is free.
+    MIN_FREE_DISK: '1MB',
     ...options.env,
-  });
+  };
+  const config = loadConfig(env);
   const logger = pino({ level: config.LOG_LEVEL });
-  const layout = new StorageLayout(config.dataDir);
-  await layout.ensure();
+  const layout = new FsLayout(config.dataDir);
 
   const closers: (() => Promise<unknown>)[] = [];
-  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-  const store = new UploadStore({ redis, prefix: config.REDIS_PREFIX, idleTtlSeconds: config.UPLOAD_TTL, resultTtlSeconds: config.RESULT_TTL });
+  const redis = createWorkerConnection(redisTarget(config));
+  const state = new RedisStateStore({
+    redis, prefix: config.REDIS_PREFIX, idleTtlSeconds: config.UPLOAD_TTL, resultTtlSeconds: config.RESULT_TTL, cancelGraceMs: config.CANCEL_GRACE_MS, earlyMergeMinSize: 0,
+  });
   const queue = createMergeQueue(redis, config.REDIS_PREFIX);
 
   const urls: string[] = [];
   const opsUrls: string[] = [];
+  const ingests: IngestService[] = [];
   for (let i = 0; i < (options.ingestInstances ?? 1); i++) {
     const ingest = await createIngestService(config, logger);
+    ingests.push(ingest);
     urls.push(await listen(ingest.server));
     opsUrls.push(await listen(ingest.opsServer));
     closers.push(() => ingest.close(0));
   }
+  await layout.ensure();
 
+  const keyHashOf = (identifier: string) => uploadKeyHash(config.UPLOAD_NAMESPACE, identifier);
+  const readUpload = async (identifier: string) => {
+    const upload = await state.read(keyHashOf(identifier));
+    return upload ? viewOf(upload) : undefined;
+  };
   const system: TestSystem = {
     urls,
     opsUrls,
+    ingests,
     sandbox,
     config,
     layout,
     redisServer,
     redis,
-    store,
+    state,
     queue,
-    async startWorker() {
-      const worker = await createWorkerService(config, logger);
+    async startWorker(workerEnv = {}) {
+      const workerConfig = Object.keys(workerEnv).length > 0 ? loadConfig({ ...env, ...workerEnv }) : config;
+      const worker = await createWorkerService(workerConfig, logger);
       const url = await listen(worker.server);
       closers.push(() => worker.close(0));
       await worker.ready;
       return { ...worker, url };
     },
-    keyHashOf: (identifier) => uploadKeyHash(config.UPLOAD_NAMESPACE, identifier),
-    async waitForState(identifier, states, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      let last: UploadRecord | undefined;
-      while (Date.now() < deadline) {
-        last = await store.readUpload(system.keyHashOf(identifier));
-        if (last && states.includes(last.state)) return last;
-        await sleep(20);
-      }
-      throw new Error(`upload ${identifier} did not reach ${states.join('|')} (last: ${last?.state ?? 'none'} ${last?.error ?? ''})`);
+    keyHashOf,
+    readUpload,
+    async waitForState(identifier, states, timeoutMs = 60_000) {
+      return eventually(() => readUpload(identifier), {
+        timeoutMs,
+        accept: (upload) => upload !== undefined && states.includes(upload.state),
+        what: `upload ${identifier} in ${states.join('|')}`,
+      }) as Promise<UploadView>;
     },
     async stop() {
       for (const close of closers.reverse()) await close();
@@ -122,15 +150,21 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   return system;
 }
 
-/** Waits until a merge in `dir` has written part of its temp file; resolves with its size (0 if none appeared in 10 s). */
-export async function waitForPartialMerge(dir: string): Promise<number> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const names = await readdir(dir).catch(() => [] as string[]);
-    const temp = names.find((name) => name.endsWith('.merging'));
-    const size = temp ? (await stat(path.join(dir, temp)).catch(() => ({ size: 0 }))).size : 0;
-    if (size > 0) return size;
-    await sleep(1);
-  }
-  return 0;
+/** Waits until a merge under way has hashed part of its upload; resolves with the bytes merged so far. */
+export async function waitForPartialMerge(sys: TestSystem, identifier: string): Promise<number> {
+  return eventually(async () => {
+    const upload = await sys.readUpload(identifier);
+    const job = upload ? await sys.queue.getJob(`merge-${upload.uploadId}`) : undefined;
+    const bytes = (job?.progress as { bytes?: number } | undefined)?.bytes ?? 0;
+    return bytes > 0 ? bytes : undefined;
+  }, { what: `a partial merge of ${identifier}` }) as Promise<number>;
+}
+
+/** Names in a folder, or none when it is missing. */
+export async function namesIn(dir: string): Promise<string[]> {
+  return readdir(dir).catch(() => []);
+}
+
+export async function sizeOf(file: string): Promise<number> {
+  return (await stat(file)).size;
 }

@@ -1,27 +1,28 @@
 /**
  * Fans upload events out to this instance's listeners: state changes from the Redis
- * channel the Lua scripts publish on, merge progress from BullMQ's QueueEvents. Both
- * reach every instance, so a client sees events caused on any ingest or worker.
+ * channel the state store's scripts publish on, merge progress from BullMQ's QueueEvents.
+ * Both reach every instance, so a client sees events caused on any ingest or worker.
+ * Each event is turned into its public text once, however many listeners get it.
  */
 import type { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { isMergeProgress, type UploadEvent } from '../../shared/upload-events.js';
+import { isMergeProgress, publicEvent, type UploadEvent } from '../../core/events.js';
+import type { RedisConnection } from '../../state/script-loader.js';
 
 export interface EventFilter {
   scope: string;
-  /** One upload; all of the scope's uploads when absent. */
-  keyHash?: string;
+  /** Only these uploads (key hashes); every upload of the scope when absent. */
+  keyHashes?: ReadonlySet<string>;
 }
 
-type Listener = (event: UploadEvent) => void;
+/** Gets an event's server-sent-event text, serialised once for all listeners. */
+export type EventListener = (event: UploadEvent, text: () => string) => void;
 
 export class UploadEventHub {
-  private readonly listeners = new Map<Listener, EventFilter>();
-  private readonly closeHandlers = new Set<() => void>();
+  private readonly listeners = new Map<EventListener, EventFilter>();
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisConnection,
     private readonly queueEvents: QueueEvents,
     private readonly channel: string,
     private readonly logger: Logger,
@@ -48,27 +49,24 @@ export class UploadEventHub {
     return this.listeners.size;
   }
 
-  listen(filter: EventFilter, listener: Listener, onClose: () => void): () => void {
+  listen(filter: EventFilter, listener: EventListener): () => void {
     this.listeners.set(listener, filter);
-    this.closeHandlers.add(onClose);
-    return () => {
-      this.listeners.delete(listener);
-      this.closeHandlers.delete(onClose);
-    };
+    return () => this.listeners.delete(listener);
   }
 
-  /** Ends every stream (on shutdown, so the HTTP server can close). */
   async close(): Promise<void> {
-    for (const onClose of [...this.closeHandlers]) onClose();
+    this.listeners.clear();
     await this.queueEvents.close();
     this.subscriber.disconnect();
   }
 
   private dispatch(event: UploadEvent): void {
+    let text: string | undefined;
+    const serialise = () => (text ??= `event: ${event.type}\ndata: ${JSON.stringify(publicEvent(event))}\n\n`);
     for (const [listener, filter] of this.listeners) {
       if (filter.scope !== event.scope) continue;
-      if (filter.keyHash !== undefined && filter.keyHash !== event.keyHash) continue;
-      listener(event);
+      if (filter.keyHashes !== undefined && !filter.keyHashes.has(event.keyHash)) continue;
+      listener(event, serialise);
     }
   }
 }

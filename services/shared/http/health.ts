@@ -1,51 +1,69 @@
 /**
  * Liveness and readiness, the same on ingest and worker:
  *   /healthz   the process is alive
- *   /readyz    Redis answers, the data folder is writable, and the process is not shutting down
+ *   /readyz    every dependency answers within a deadline (Redis, with memory to spare;
+ *              the storage, with space to spare) and the process is not shutting down
+ * A failing check says which and why in a few words; details (a driver's raw error text)
+ * go to the log, not to whoever asks.
  */
-import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import type { Middleware } from 'koa';
 
 export interface Lifecycle {
   shuttingDown: boolean;
 }
 
-async function check(probe: () => Promise<unknown>): Promise<string> {
-  try {
-    await probe();
-    return 'ok';
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+/** A readiness check: resolves when fine, rejects with a short reason otherwise. */
+export type ReadinessCheck = () => Promise<void>;
+
+export interface HealthOptions {
+  checks: Record<string, ReadinessCheck>;
+  lifecycle: Lifecycle;
+  logger: Logger;
+  /** A check that has not answered after this long has failed (a Redis that is away may never answer). */
+  timeoutMs?: number;
+}
+
+/** A reason meant for whoever asks /readyz (set as the error's `publicReason`). */
+export class NotReady extends Error {
+  constructor(readonly publicReason: string) {
+    super(publicReason);
+    this.name = 'NotReady';
   }
 }
 
-export interface HealthOptions {
-  redis: Redis;
-  tmpDir: string;
-  lifecycle: Lifecycle;
+async function run(name: string, check: ReadinessCheck, timeoutMs: number, logger: Logger): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new NotReady('no answer')), timeoutMs);
+      }),
+    ]);
+    return 'ok';
+  } catch (err) {
+    logger.warn({ check: name, err }, 'readiness check failed');
+    return err instanceof NotReady ? err.publicReason : 'unavailable';
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function healthRoutes(options: HealthOptions): Middleware {
+  const timeoutMs = options.timeoutMs ?? 2_000;
   return async function health(ctx, next) {
-    if (ctx.method !== 'GET') return next();
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     if (ctx.path === '/healthz') {
       ctx.body = { status: 'ok' };
       return;
     }
     if (ctx.path !== '/readyz') return next();
-    const probeFile = path.join(options.tmpDir, `.ready-${randomBytes(6).toString('hex')}`);
-    const checks = {
-      redis: await check(() => options.redis.ping()),
-      dataDir: await check(async () => {
-        await writeFile(probeFile, '');
-        await rm(probeFile);
-      }),
-      shuttingDown: options.lifecycle.shuttingDown,
-    };
-    const ready = checks.redis === 'ok' && checks.dataDir === 'ok' && !checks.shuttingDown;
+    const names = Object.keys(options.checks);
+    const results = await Promise.all(names.map((name) => run(name, options.checks[name]!, timeoutMs, options.logger)));
+    const checks: Record<string, string | boolean> = Object.fromEntries(names.map((name, i) => [name, results[i]!]));
+    checks.shuttingDown = options.lifecycle.shuttingDown;
+    const ready = results.every((result) => result === 'ok') && !options.lifecycle.shuttingDown;
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'not ready', checks };
   };

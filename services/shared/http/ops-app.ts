@@ -13,6 +13,8 @@ import { metricsEndpoint } from './metrics-endpoint.js';
 import { requestContext } from './request-context.js';
 
 export interface OpsServerOptions extends HealthOptions {
+  /** Koa trusts X-Forwarded-For (TRUST_PROXY). */
+  proxy: boolean;
   registry: Registry;
   adminUser: string;
   adminPassword: string;
@@ -20,7 +22,7 @@ export interface OpsServerOptions extends HealthOptions {
 }
 
 export function createOpsServer(options: OpsServerOptions): http.Server {
-  const app = new Koa();
+  const app = new Koa({ proxy: options.proxy });
   app.silent = true;
   app.use(requestContext(options.logger.child({ module: 'ops-http' })));
   app.use(errorHandler());

@@ -1,0 +1,129 @@
+/**
+ * Appends a body to an upload at the end of its stored bytes (tus PATCH, FilePond PATCH).
+ * One request writes to an upload at a time: it holds the upload's write lock, renewed
+ * while the body streams, and records with the lock's fencing token, so a request that
+ * stalled past its lease can never count its bytes over a newer one's. What arrived
+ * before a body broke off is kept once durable, and the client resumes after it.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { afterRecord } from './after-record.js';
+import { limitsFor, type Access, type CoreDependencies } from './core-dependencies.js';
+import { UploadError, asPassingFault } from './errors.js';
+import { uploadKeyHash } from './keys.js';
+import { EITHER } from './layout.js';
+import { PartialWriteError, type WrittenPiece } from './storage-driver.js';
+
+export interface AppendRequest {
+  access: Access;
+  id: string;
+  offset: number;
+  /** The body's length when the client declared it. */
+  length?: number;
+  /** Declares the upload's size now (tus `Upload-Length` after `Upload-Defer-Length`). */
+  size?: number;
+  /** The body must have this digest, or nothing of it counts (tus checksum extension). */
+  checksum?: { algorithm: 'sha1' | 'sha256' | 'md5'; digest: Buffer };
+  body: Readable;
+}
+
+export interface AppendResult {
+  /** Where the stored bytes end now. */
+  offset: number;
+  size: number | undefined;
+  completed: boolean;
+}
+
+export async function append(deps: CoreDependencies, request: AppendRequest): Promise<AppendResult> {
+  const { access } = request;
+  const keyHash = uploadKeyHash(access.scope, request.id);
+  const grant = await deps.state.acquireLock(keyHash, deps.lockLeaseMs);
+  if (grant.outcome === 'missing') throw new UploadError('upload_not_found');
+  if (grant.outcome === 'held') throw new UploadError('upload_locked');
+  let released = false;
+  const renewal = setInterval(() => {
+    deps.state.renewLock(keyHash, grant.fence, deps.lockLeaseMs).then(
+      (held) => held || request.body.destroy(new UploadError('upload_locked', 'The write lock was lost; retry')),
+      () => undefined,
+    );
+  }, Math.max(deps.lockLeaseMs / 3, 100));
+  try {
+    if (grant.state === 'cancelled') throw new UploadError('upload_cancelled');
+    if (grant.state === 'failed') throw new UploadError('upload_failed');
+    if (grant.state !== 'receiving' && request.offset === grant.prefix && (request.length ?? 0) === 0) {
+      return { offset: grant.prefix, size: grant.size, completed: true };
+    }
+    if (grant.state !== 'receiving') throw new UploadError('upload_complete');
+    if (request.offset !== grant.prefix) throw new UploadError('offset_mismatch', `The upload continues at ${grant.prefix}, not ${request.offset}`);
+    const size = grant.size ?? request.size;
+    if (request.size !== undefined && grant.size !== undefined && request.size !== grant.size) {
+      throw new UploadError('upload_conflict', `The upload's size is ${grant.size}, not ${request.size}`);
+    }
+    const limit = (size ?? Math.min(grant.maxSize || Number.POSITIVE_INFINITY, limitsFor(deps, access).maxFileSize)) - request.offset;
+    if (request.length !== undefined && request.length > limit) {
+      throw new UploadError('range_too_large', `The body of ${request.length} bytes goes past the upload's end (${limit} bytes left)`);
+    }
+
+    const recordPieces = async (pieces: WrittenPiece[], last: boolean) => {
+      const result = await deps.state.record({
+        keyHash,
+        expectedUploadId: request.id,
+        ranges: pieces.map((piece) => ({ ...piece, fits: EITHER })),
+        appendAt: pieces[0]?.offset ?? request.offset,
+        ...(last && request.size !== undefined ? { size: request.size } : {}),
+        fence: grant.fence,
+        release: last,
+      });
+      if (last) released = true;
+      await afterRecord(deps, access, keyHash, result);
+      return result;
+    };
+
+    const hash = request.checksum ? createHash(request.checksum.algorithm) : undefined;
+    const pieces = await writeBody(deps, request, keyHash, limit, hash, (checkpoint) => recordPieces(checkpoint, false).then(() => undefined));
+    if (hash && !hash.digest().equals(request.checksum!.digest)) {
+      throw new UploadError('checksum_mismatch', `The body's ${request.checksum!.algorithm} digest differs from Upload-Checksum`);
+    }
+    const result = await recordPieces(pieces, true);
+    return { offset: result.prefix, size: result.size, completed: result.outcome === 'completed' || result.state !== 'receiving' };
+  } finally {
+    clearInterval(renewal);
+    if (!released) await deps.state.releaseLock(keyHash, grant.fence).catch(() => undefined);
+  }
+}
+
+/**
+ * Streams the body into storage. Long bodies record checkpoints as they go (unless a
+ * checksum must be verified first: nothing may count before the digest is known).
+ */
+async function writeBody(
+  deps: CoreDependencies,
+  request: AppendRequest,
+  storageKey: string,
+  limit: number,
+  hash: Hash | undefined,
+  onCheckpoint: (pieces: WrittenPiece[]) => Promise<void>,
+): Promise<WrittenPiece[]> {
+  if (hash) request.body.on('data', (piece: Buffer) => hash.update(piece));
+  try {
+    return await deps.storage.write(
+      {
+        storageKey,
+        offset: request.offset,
+        length: request.length,
+        maxLength: limit,
+        keepPartial: !hash,
+        durable: deps.durable,
+        ...(hash || deps.appendCheckpointBytes <= 0 ? {} : { checkpointBytes: deps.appendCheckpointBytes, onCheckpoint }),
+      },
+      request.body,
+    );
+  } catch (err) {
+    if (err instanceof PartialWriteError && err.durable.length > 0) {
+      // Count what arrived before the body broke off, then report the break.
+      await onCheckpoint(err.durable);
+      throw new UploadError('malformed_body', 'The body ended before it was complete; resume from the new offset', { cause: err });
+    }
+    throw asPassingFault(err);
+  }
+}

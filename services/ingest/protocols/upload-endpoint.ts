@@ -1,0 +1,57 @@
+/**
+ * The one upload URL every piece-based library is pointed at (`/upload`): it reads just
+ * enough of a request to tell which protocol it speaks (the query, and a multipart body's
+ * fields up to its file part: the libraries' field names do not overlap), hands it to that
+ * protocol's adapter, and makes sure a refused request's body is drained and nothing it
+ * started is left behind.
+ */
+import type { Context, Middleware } from 'koa';
+import { UploadError } from '../../core/errors.js';
+import { discardUnreadBody, refuseDeclaredLength } from '../body/body-limits.js';
+import { readMultipart, type MultipartStart } from '../body/multipart-reader.js';
+import type { UploadProtocol } from './protocol.js';
+
+export interface UploadEndpointOptions {
+  path: string;
+  protocols: UploadProtocol[];
+  /** The largest piece a request may carry (MAX_CHUNK_SIZE). */
+  maxPieceSize: number;
+}
+
+/** Room for the multipart boundaries and protocol fields around the file part. */
+const FORM_OVERHEAD = 64 * 1024;
+const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+
+export function uploadEndpoint(options: UploadEndpointOptions): Middleware {
+  const limits = { fileSize: options.maxPieceSize, fieldSize: 16 * 1024, fields: 32, bodyBytes: options.maxPieceSize + FORM_OVERHEAD };
+
+  async function recognise(ctx: Context): Promise<{ protocol: UploadProtocol; multipart: MultipartStart | undefined }> {
+    let multipart: MultipartStart | undefined;
+    if (!BODYLESS.has(ctx.method)) {
+      refuseDeclaredLength(ctx.req, options.maxPieceSize + FORM_OVERHEAD);
+      if (ctx.is('multipart/form-data')) multipart = await readMultipart(ctx.req, limits);
+    }
+    const protocol = options.protocols.find((candidate) => candidate.recognises({ ctx, multipart }));
+    if (!protocol) {
+      multipart?.file?.stream.resume();
+      throw new UploadError('missing_field', 'The request carries none of the fields of the upload protocols served here (docs/protocols/)');
+    }
+    return { protocol, multipart };
+  }
+
+  return async function serveUploads(ctx, next) {
+    if (ctx.path !== options.path) return next();
+    let multipart: MultipartStart | undefined;
+    try {
+      const recognised = await recognise(ctx);
+      multipart = recognised.multipart;
+      ctx.state.renderError = recognised.protocol.renderError;
+      await recognised.protocol.handle({ ctx, multipart });
+    } catch (err) {
+      // The client reads our answer only once it has sent its body.
+      multipart?.file?.stream.destroy();
+      discardUnreadBody(ctx.req, 2 * options.maxPieceSize);
+      throw err;
+    }
+  };
+}
