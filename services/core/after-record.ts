@@ -19,12 +19,14 @@ const REFUSALS: Partial<Record<RecordResult['outcome'], () => UploadError>> = {
   offset: () => new UploadError('offset_mismatch'),
   fence: () => new UploadError('upload_locked', 'This request lost its write lock to another; retry'),
   busy: () => new UploadError('service_unavailable', 'Old data under this upload id is being removed; retry'),
+  replaced: () => new UploadError('upload_failed', "The upload's stored bytes were lost; start it again"),
 };
 
 export async function afterRecord(deps: CoreDependencies, access: Access, keyHash: string, result: RecordResult): Promise<PublicOutcome> {
   const refuse = REFUSALS[result.outcome];
   if (refuse) {
     if (result.outcome === 'lost') deps.ids.delete(keyHash);
+    if (result.outcome === 'replaced') await deps.onUploadFinished?.(keyHash);
     throw refuse();
   }
   deps.ids.set(keyHash, result.uploadId);

@@ -28,6 +28,8 @@ export interface CoreDependencies {
   /** A long append records what is durable every this many bytes (0: only at its end). */
   appendCheckpointBytes: number;
   ids: UploadIdCache;
+  /** Told when the core itself ends an upload (it failed), so the completion webhook goes out. */
+  onUploadFinished?: (keyHash: string) => Promise<void>;
   /** New upload ids: unguessable, and usable in paths and job ids. */
   newId: () => string;
 }

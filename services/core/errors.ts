@@ -78,6 +78,19 @@ export function isStorageFull(err: unknown): boolean {
 }
 
 /**
+ * A request body that broke off (the client went away, a multipart body ended early) is
+ * the client's problem, not a server fault: `malformed_body`. Filesystem faults pass through.
+ */
+export function asBodyError(err: unknown): Error {
+  const code = errorCodeOf(err) ?? '';
+  const systemFault = /^E[A-Z]+$/.test(code) && !CLIENT_GONE.has(code);
+  if (err instanceof UploadError || (systemFault && err instanceof Error)) return err as Error;
+  return new UploadError('malformed_body', 'The request body ended before it was complete', { cause: err });
+}
+
+const CLIENT_GONE = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE']);
+
+/**
  * The error a client should see for a fault below the core (filesystem, Redis, S3): a
  * full disk and an exhausted process are passing faults (retry), the rest stay as they are.
  */

@@ -29,6 +29,8 @@ export interface RangeToRecord {
   fits: number;
   /** Where the driver stored it; '' for the upload's own object. */
   location: string;
+  /** The identity of the object written in place (storage-driver.ts, WrittenPiece.object). */
+  object?: string;
 }
 
 export interface RecordRequest {
@@ -49,7 +51,7 @@ export interface RecordRequest {
 
 export type RecordOutcome =
   | 'stored' | 'duplicate' | 'completed' | 'enqueue' | 'done'
-  | 'conflict' | 'geometry' | 'failed' | 'cancelled' | 'lost' | 'missing' | 'offset' | 'fence' | 'busy';
+  | 'conflict' | 'geometry' | 'failed' | 'cancelled' | 'lost' | 'missing' | 'offset' | 'fence' | 'busy' | 'replaced';
 
 export interface RecordResult {
   outcome: RecordOutcome;

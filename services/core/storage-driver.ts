@@ -29,6 +29,13 @@ export interface WrittenPiece {
   length: number;
   /** Where the driver put them: '' for the upload's own object (writesInPlace). */
   location: string;
+  /**
+   * For writes in place: the identity of the object written into (the data file's inode
+   * and birth time). If it changes under an upload, the bytes stored before are gone (the
+   * file was removed and a later write created a new one), and the upload fails instead of
+   * publishing a file with a hole in it.
+   */
+  object?: string;
 }
 
 export interface RangeWrite {

@@ -20,6 +20,7 @@ import { createRegistry, registerQueueDepth } from '../shared/metrics.js';
 import { redisReadiness, storageReadiness } from '../shared/readiness.js';
 import { createRequestConnection, createWorkerConnection, redisTarget } from '../shared/redis-connection.js';
 import { createStorageDriver } from '../shared/storage.js';
+import { UploadNotifier } from '../shared/upload-notifier.js';
 import { createWebhookQueue } from '../shared/webhook-job.js';
 import { queuePrefix } from '../state/redis-keys.js';
 import { RedisStateStore } from '../state/redis-state-store.js';
@@ -57,6 +58,7 @@ export async function createIngestService(config: Config, logger: Logger): Promi
   const mergeQueue = createMergeQueue(redis, config.REDIS_PREFIX);
   const webhookQueue = createWebhookQueue(redis, config.REDIS_PREFIX);
   const maintenanceQueue = createMaintenanceQueue(redis, config.REDIS_PREFIX);
+  const notifier = new UploadNotifier(state, config.WEBHOOK_URL ? webhookQueue : undefined, config.WEBHOOK_ATTEMPTS);
   const core = new UploadCore({
     state,
     storage,
@@ -70,6 +72,7 @@ export async function createIngestService(config: Config, logger: Logger): Promi
     appendCheckpointBytes: config.APPEND_CHECKPOINT,
     ids: new UploadIdCache(),
     newId: () => randomBytes(16).toString('hex'),
+    onUploadFinished: (keyHash) => notifier.uploadFinished(keyHash),
   });
   const queueEvents = new QueueEvents(MERGE_QUEUE, { connection: queueEventsConnection, prefix: queuePrefix(config.REDIS_PREFIX) });
   const hub = new UploadEventHub(subscriber, queueEvents, state.eventsChannel, logger.child({ module: 'events' }));

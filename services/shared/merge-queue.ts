@@ -94,9 +94,11 @@ export class MergeJobs {
     try {
       const job = await this.queue.getJob(jobId);
       if (!job) return null;
+      const state = await job.getState();
       return {
         id: job.id ?? jobId,
-        state: await job.getState(),
+        // Fairness gives every merge a priority; to a client, a prioritized job is waiting.
+        state: state === 'prioritized' ? 'waiting' : state,
         progress: isMergeProgress(job.progress) ? job.progress.percent : 0,
         attemptsMade: job.attemptsMade,
         failedReason: job.failedReason || null,

@@ -20,7 +20,7 @@ import { queuePrefix } from '../state/redis-keys.js';
 import { RedisStateStore } from '../state/redis-state-store.js';
 import { createMergeWorker } from './merge-worker.js';
 import { createSweeper } from './sweeper.js';
-import { UploadNotifier } from './upload-notifier.js';
+import { UploadNotifier } from '../shared/upload-notifier.js';
 import { createWebhookDelivery } from './webhook-delivery.js';
 import { createWorkerMetrics } from './worker-metrics.js';
 
@@ -81,8 +81,9 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
         concurrency: 4,
       })
     : undefined;
-  const sweep = createSweeper({ state, storage, ttlSeconds: config.UPLOAD_TTL, logger: logger.child({ module: 'sweep' }) });
-  const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, () => sweep(), {
+  // Nothing may still be writing bytes untouched for longer than a request may last.
+  const sweep = createSweeper({ state, storage, unownedAfterMs: config.REQUEST_TIMEOUT_MS + 60_000, logger: logger.child({ module: 'sweep' }) });
+  const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, async () => sweep(), {
     connection: maintenanceConnection,
     prefix: queuePrefix(config.REDIS_PREFIX),
     concurrency: 1,

@@ -11,13 +11,16 @@ import type { Queue } from 'bullmq';
 import pino from 'pino';
 import { uploadKeyHash } from '../../services/core/keys.js';
 import type { MergeJobData } from '../../services/core/merge-scheduler.js';
-import type { UploadRecord } from '../../services/core/upload.js';
+import { LIVE_STATES, type UploadRecord } from '../../services/core/upload.js';
+import type { SweepReport } from '../../services/core/storage-driver.js';
 import { createIngestService, type IngestService } from '../../services/ingest/ingest-service.js';
 import { loadConfig, type Config } from '../../services/shared/config.js';
 import { createMergeQueue, type MergeJobResult } from '../../services/shared/merge-queue.js';
 import { createWorkerConnection, redisTarget, type RedisConnection } from '../../services/shared/redis-connection.js';
 import { RedisStateStore } from '../../services/state/redis-state-store.js';
+import { FsDriver } from '../../services/storage/fs/fs-driver.js';
 import { FsLayout } from '../../services/storage/fs/fs-layout.js';
+import { createSweeper } from '../../services/worker/sweeper.js';
 import { createWorkerService, type WorkerService } from '../../services/worker/worker-service.js';
 import { eventually } from './eventually.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
@@ -53,6 +56,12 @@ export interface TestSystem {
   redis: RedisConnection;
   state: RedisStateStore;
   queue: Queue<MergeJobData, MergeJobResult | undefined>;
+  /** The storage driver the services use (a second instance over the same data folder). */
+  storage: FsDriver;
+  /** Runs the sweep now, removing unowned data untouched for `olderThanMs`. */
+  sweep(olderThanMs?: number): Promise<SweepReport>;
+  /** Data files (partial/) that no live upload owns: what a refused request may have left for the sweep. */
+  unownedDataFiles(): Promise<string[]>;
   /** Starts a worker service; resolves with it once it takes jobs, and its metrics URL. */
   startWorker(env?: Record<string, string>): Promise<WorkerService & { url: string }>;
   keyHashOf(identifier: string): string;
@@ -104,6 +113,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     closers.push(() => ingest.close(0));
   }
   await layout.ensure();
+  const storage = await new FsDriver({ dataDir: config.dataDir, reserveBytes: config.MIN_FREE_DISK }).init();
+  const sweeper = createSweeper({ state, storage, unownedAfterMs: 0, logger });
 
   const keyHashOf = (identifier: string) => uploadKeyHash(config.UPLOAD_NAMESPACE, identifier);
   const readUpload = async (identifier: string) => {
@@ -121,6 +132,16 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     redis,
     state,
     queue,
+    storage,
+    sweep: (olderThanMs = 0) => sweeper(olderThanMs),
+    async unownedDataFiles() {
+      const unowned: string[] = [];
+      for (const name of await namesIn(layout.partialDir)) {
+        const upload = await state.read(name.slice(0, 32));
+        if (upload?.storageKey !== name || !LIVE_STATES.has(upload.state)) unowned.push(name);
+      }
+      return unowned;
+    },
     async startWorker(workerEnv = {}) {
       const workerConfig = Object.keys(workerEnv).length > 0 ? loadConfig({ ...env, ...workerEnv }) : config;
       const worker = await createWorkerService(workerConfig, logger);

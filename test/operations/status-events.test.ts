@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startSystem, type TestSystem } from '../helpers/system.js';
+import { eventually } from '../helpers/eventually.js';
 import { openSse } from '../helpers/sse.js';
 import { cutChunks, randomFile, sendChunk, sha256, type UploadOptions } from '../helpers/upload-client.js';
 
@@ -29,7 +30,7 @@ test('every state in order, on another instance, with progress to 100 % and the 
 
   assert.equal((await status(b, options.identifier)).status, 404);
   const perUpload = await openSse(`${b}/uploads/${options.identifier}/events`);
-  const all = await openSse(`${b}/events`);
+  const all = await openSse(`${b}/events?id=${options.identifier}`);
 
   for (const chunk of chunks.slice(0, 5)) await sendChunk(a, file, chunk, options);
   const partial = await status(b, options.identifier);
@@ -62,12 +63,8 @@ test('every state in order, on another instance, with progress to 100 % and the 
   await all.waitFor((e) => e.data.state === 'complete' && e.data.identifier === options.identifier);
   assert.ok(all.events.every((e) => !('keyHash' in e.data) && !('scope' in e.data)), 'internal fields stay internal');
 
-  let final = await status(b, options.identifier);
   // The job itself finishes a moment after the upload is recorded complete.
-  for (let i = 0; i < 100 && final.body.job.state !== 'completed'; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    final = await status(b, options.identifier);
-  }
+  const final = await eventually(() => status(b, options.identifier), { accept: (s) => s.body.job?.state === 'completed', what: 'the merge job completed' });
   assert.equal(final.body.state, 'complete');
   assert.equal(final.body.progress, 100);
   assert.equal(final.body.size, file.length);
@@ -82,4 +79,19 @@ test('an unknown upload is a JSON 404', async () => {
   const response = await status(sys.urls[0]!, 'never-uploaded');
   assert.equal(response.status, 404);
   assert.equal(response.body.error.code, 'not_found');
+});
+
+test('without upload tokens, /events streams only the uploads the caller names: nobody can watch or learn the others', async () => {
+  const [a, b] = sys.urls as [string, string];
+  const anonymous = await fetch(`${b}/events`);
+  assert.equal(anonymous.status, 400, 'a stream of every upload needs upload tokens');
+  assert.equal(((await anonymous.json()) as { error: { code: string } }).error.code, 'missing_field');
+
+  const mine = await openSse(`${b}/events?id=mine`);
+  const file = randomFile(2048);
+  await sendChunk(a, file, { number: 1, start: 0, end: 2048 }, { urls: [a], identifier: 'someone-elses', chunkSize: 4096, filename: 'hr-confidential.pdf' });
+  await sendChunk(a, file, { number: 1, start: 0, end: 2048 }, { urls: [a], identifier: 'mine', chunkSize: 4096, filename: 'mine.bin' });
+  await mine.waitFor((e) => e.data.identifier === 'mine');
+  assert.ok(mine.events.every((e) => e.data.identifier === 'mine'), `only the named upload: ${JSON.stringify(mine.events.map((e) => e.data.identifier))}`);
+  mine.close();
 });

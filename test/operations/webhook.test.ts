@@ -3,13 +3,15 @@
  * first attempts still gets exactly one accepted delivery, signed, per finished upload.
  */
 import assert from 'node:assert/strict';
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import type net from 'node:net';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { mergeJobId } from '../../services/shared/merge-job.js';
+import { Queue } from 'bullmq';
+import { WEBHOOK_QUEUE } from '../../services/shared/webhook-job.js';
+import { queuePrefix } from '../../services/state/redis-keys.js';
+import { eventually } from '../helpers/eventually.js';
+import { mergeJobId } from '../../services/core/merge-scheduler.js';
 import { signWebhook } from '../../services/worker/webhook-delivery.js';
 import { startSystem, type TestSystem } from '../helpers/system.js';
 import { cutChunks, randomFile, sendChunk, sha256, uploadFile } from '../helpers/upload-client.js';
@@ -41,14 +43,11 @@ after(async () => {
   await new Promise((resolve) => receiver.close(resolve));
 });
 
-async function acceptedFor(uploadId: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+function acceptedFor(uploadId: string) {
+  return eventually(() => {
     const accepted = attempts.filter((a) => a.answered === 200 && a.headers['x-chunkyard-delivery'] === uploadId);
-    if (accepted.length > 0) return accepted;
-    await sleep(50);
-  }
-  throw new Error(`no accepted delivery for ${uploadId}`);
+    return accepted.length > 0 ? accepted : undefined;
+  }, { what: `an accepted delivery for ${uploadId}` });
 }
 
 test('a completed upload: one accepted, signed delivery after failed attempts, even when its merge runs again', async () => {
@@ -58,9 +57,16 @@ test('a completed upload: one accepted, signed delivery after failed attempts, e
   await acceptedFor(uploadId);
 
   // The same merge job run again (a rerun after a crash) must not deliver twice.
-  const job = await sys.queue.getJob(mergeJobId(uploadId));
-  await job!.retry('completed').catch(() => undefined);
-  await sleep(3_000);
+  const job = (await sys.queue.getJob(mergeJobId(uploadId)))!;
+  const firstRun = job.finishedOn;
+  await job.retry('completed');
+  await eventually(async () => {
+    const rerun = await sys.queue.getJob(mergeJobId(uploadId));
+    return (await rerun?.getState()) === 'completed' && rerun!.finishedOn !== firstRun;
+  }, { what: 'the merge job run again' });
+  const webhooks = new Queue(WEBHOOK_QUEUE, { connection: sys.redis, prefix: queuePrefix(sys.config.REDIS_PREFIX) });
+  assert.deepEqual(await webhooks.getJobCounts('waiting', 'active', 'delayed'), { waiting: 0, active: 0, delayed: 0 }, 'no second delivery queued');
+  await webhooks.close();
 
   const forUpload = attempts.filter((a) => a.headers['x-chunkyard-delivery'] === uploadId);
   assert.equal(forUpload.filter((a) => a.answered === 200).length, 1, 'exactly one accepted delivery');
@@ -84,17 +90,65 @@ test('a failed upload is delivered as upload.failed with its reason', async () =
   const options = { urls: sys.urls, identifier: 'doomed', chunkSize: 25_000, filename: 'doomed.bin' };
   const chunks = cutChunks(file.length, options.chunkSize);
   for (const chunk of chunks.slice(0, -1)) await sendChunk(sys.urls[0]!, file, chunk, options);
-  // A stored chunk disappears from disk (an operator, a failing disk) before the merge.
-  const chunkDir = sys.layout.chunkDir(sys.keyHashOf('doomed'));
-  const [first] = (await readdir(chunkDir)).filter((name) => name.startsWith('1.'));
-  await rm(path.join(chunkDir, first!));
+  // The stored bytes disappear from disk (an operator, a failing disk) before the merge.
+  const upload = await sys.readUpload('doomed');
+  await rm(sys.layout.dataFile(upload!.storageKey));
+  // The next chunk finds a new data file, not the one the earlier chunks are in: the upload fails.
   const last = await sendChunk(sys.urls[0]!, file, chunks.at(-1)!, options);
-  const uploadId = String(last.body!.uploadId);
+  assert.equal(last.status, 400);
+  assert.equal((last.body as { error: { code: string } }).error.code, 'upload_failed');
+  const uploadId = upload!.uploadId;
 
   const [delivery] = await acceptedFor(uploadId);
   const payload = JSON.parse(delivery!.body) as Record<string, unknown>;
   assert.equal(payload.event, 'upload.failed');
-  assert.match(String(payload.error), /chunk 1 is missing on disk/);
+  assert.match(String(payload.error), /stored bytes were lost/);
   assert.equal(payload.sha256, null);
-  assert.equal((await sys.store.readUpload(sys.keyHashOf('doomed')))?.state, 'failed');
+  assert.equal((await sys.readUpload('doomed'))?.state, 'failed');
+});
+
+test('redirects are not followed, and the body of an answer is never read', async () => {
+  const hits: string[] = [];
+  let bodyBytesSent = 0;
+  const tricky = http.createServer((req, res) => {
+    hits.push(req.url ?? '');
+    req.resume();
+    if (req.url === '/elsewhere') return void res.writeHead(200).end();
+    if (hits.filter((h) => h === '/hook').length === 1) {
+      // First attempt: send it elsewhere.
+      return void res.writeHead(307, { location: '/elsewhere' }).end();
+    }
+    // Then: accept, with a body far larger than anyone should read (300 MiB).
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    const piece = Buffer.alloc(1024 * 1024);
+    const pump = () => {
+      while (bodyBytesSent < 300 * 1024 * 1024) {
+        bodyBytesSent += piece.length;
+        if (!res.write(piece)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  await new Promise<void>((resolve) => tricky.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(tricky.address() as net.AddressInfo).port}/hook`;
+  const other = await startSystem({ worker: true, env: { WEBHOOK_URL: url, WEBHOOK_SECRET: SECRET } });
+  try {
+    const file = randomFile(1000);
+    await uploadFile(file, { urls: other.urls, identifier: 'redirected', chunkSize: 4096, filename: 'r.bin' });
+    const webhooks = new Queue(WEBHOOK_QUEUE, { connection: other.redis, prefix: queuePrefix(other.config.REDIS_PREFIX) });
+    const upload = await other.waitForState('redirected', ['complete']);
+    const delivered = await eventually(async () => {
+      const job = await webhooks.getJob(`webhook-${upload.uploadId}`);
+      return (await job?.getState()) === 'completed' ? job : undefined;
+    }, { what: 'the webhook delivered' });
+    await webhooks.close();
+    assert.ok(!hits.includes('/elsewhere'), `the redirect was not followed: ${hits.join(' ')}`);
+    assert.equal(delivered!.attemptsMade, 2, 'the redirect failed the first attempt');
+    assert.ok(bodyBytesSent < 300 * 1024 * 1024, `the answer's body was not read to its end (${bodyBytesSent} bytes sent)`);
+  } finally {
+    await other.stop();
+    tricky.closeAllConnections();
+    await new Promise((resolve) => tricky.close(resolve));
+  }
 });

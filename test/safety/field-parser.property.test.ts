@@ -1,21 +1,24 @@
 /**
- * Property tests of the field parser: whatever a client sends, it either reads the
- * fields back exactly or refuses them with a ChunkyardError (a 4xx), never anything else;
- * and it never lets a path separator or control character through in a name.
+ * Property tests of the resumable.js/flow.js/simple-uploader.js field parser and the core's
+ * checks behind it: whatever a client sends, it is either read back exactly or refused
+ * with an UploadError whose status (in the adapter's table) is a 4xx, never anything else;
+ * and no path separator or control character ever gets through in a name.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { readChunkFields } from '../../services/ingest/chunk-fields.js';
-import { parseChunkRequest } from '../../services/ingest/chunk-request.js';
-import { ChunkyardError } from '../../services/shared/errors.js';
+import { UploadError } from '../../services/core/errors.js';
+import { placePiece, checkDeclaration } from '../../services/core/layout.js';
+import { readChunkRequest } from '../../services/ingest/protocols/resumable/fields.js';
+import { RESUMABLE_STATUSES } from '../../services/ingest/protocols/resumable/statuses.js';
+import { FieldSource } from '../../services/ingest/protocols/shared/field-source.js';
 
 const fieldNames = ['ChunkNumber', 'ChunkSize', 'CurrentChunkSize', 'TotalSize', 'Identifier', 'Filename', 'RelativePath', 'Type', 'TotalChunks'];
-const limits = { maxFileSize: 10 * 1024 ** 3, maxChunkSize: 16 * 1024 ** 2, maxChunks: 100_000 };
+const limits = { maxFileSize: 10 * 1024 ** 3, maxRangeLength: 16 * 1024 ** 2, maxPieces: 100_000 };
 
 const hostileString = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 300 }),
-  fc.constantFrom('', '0', '-1', '1e3', '0x10', ' 1', '9007199254740993', '../..', '/etc/passwd', 'a\u0000b', '．．', 'a／b', 'x\u202Ey'),
+  fc.constantFrom('', '0', '-1', '1e3', '0x10', ' 1', '9007199254740993', '../..', '/etc/passwd', 'a\u0000b', '．．', 'a／b', 'a\u2215b', 'x\u202Ey', 'CON .txt'),
   fc.nat().map(String),
 );
 const rawFields = fc.dictionary(
@@ -23,18 +26,21 @@ const rawFields = fc.dictionary(
   fc.oneof(hostileString, fc.array(hostileString, { maxLength: 3 })),
 );
 
-test('any input is read or refused with a ChunkyardError, never a crash', () => {
+test('any input is read or refused with a 4xx UploadError, never a crash', () => {
   fc.assert(
-    fc.property(rawFields, rawFields, (body, query) => {
+    fc.property(rawFields, rawFields, fc.constantFrom('resumable', 'flow'), (body, query, prefix) => {
       try {
-        const request = parseChunkRequest([body, query], limits, 'scope');
-        const { filename, relativePath, identifier } = request.fields;
-        assert.ok(!/[/\\\u0000-\u001f]/.test(filename), 'no separator or control character in a filename');
-        assert.ok(!/[\u0000-\u001f\\]/.test(relativePath) && !relativePath.split('/').includes('..'));
-        assert.match(identifier, /^[\x21-\x7e]{1,255}$/);
+        const chunk = readChunkRequest(new FieldSource([body, query]), prefix, 'resumable');
+        const { declaration } = chunk;
+        checkDeclaration(declaration.size, declaration.layout, limits);
+        placePiece(declaration.size, declaration.layout, chunk.chunkNumber - 1, chunk.currentChunkSize, limits);
+        assert.ok(!/[/\\\u0000-\u001f\u2215]/.test(declaration.name), 'no separator or control character in a filename');
+        assert.ok(!/[\u0000-\u001f\\]/.test(declaration.relativePath) && !declaration.relativePath.split('/').includes('..'));
+        assert.match(chunk.identifier, /^[\x21-\x7e]{1,255}$/);
       } catch (err) {
-        if (!(err instanceof ChunkyardError)) throw err;
-        assert.ok(err.status >= 400 && err.status < 500);
+        if (!(err instanceof UploadError)) throw err;
+        const status = RESUMABLE_STATUSES[err.code];
+        assert.ok(status >= 400 && status < 500, `${err.code} is a 4xx`);
       }
     }),
     { numRuns: 3000 },
@@ -51,13 +57,25 @@ const validFields = fc.record({
   type: fc.constantFrom('', 'image/png', 'application/pdf'),
 });
 
-test('well-formed fields read back exactly, from either prefix, body before query', () => {
+test('well-formed fields read back exactly, from either prefix (or none), body before query', () => {
   fc.assert(
-    fc.property(validFields, fc.constantFrom('resumable', 'flow'), (fields, prefix) => {
-      const sent = Object.fromEntries(Object.entries(fields).map(([k, v]) => [`${prefix}${k[0]!.toUpperCase()}${k.slice(1)}`, String(v)]));
+    fc.property(validFields, fc.constantFrom('resumable', 'flow', ''), (fields, prefix) => {
+      const name = (key: string) => (prefix ? `${prefix}${key[0]!.toUpperCase()}${key.slice(1)}` : key);
+      const sent = Object.fromEntries(Object.entries(fields).map(([k, v]) => [name(k), String(v)]));
       const decoy = Object.fromEntries(Object.keys(sent).map((k) => [k, 'ignored']));
-      const read = readChunkFields([sent, decoy]);
-      assert.deepEqual(read, { ...fields, relativePath: fields.filename });
+      const read = readChunkRequest(new FieldSource([sent, decoy]), prefix, 'resumable');
+      assert.deepEqual(
+        { chunkNumber: read.chunkNumber, currentChunkSize: read.currentChunkSize, identifier: read.identifier },
+        { chunkNumber: fields.chunkNumber, currentChunkSize: fields.currentChunkSize, identifier: fields.identifier },
+      );
+      assert.deepEqual(read.declaration, {
+        size: fields.totalSize,
+        layout: { kind: 'pieces', pieceSize: fields.chunkSize, roundings: 3 },
+        name: fields.filename,
+        relativePath: fields.filename,
+        type: fields.type,
+        protocol: 'resumable',
+      });
     }),
   );
 });

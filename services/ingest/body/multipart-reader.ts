@@ -83,8 +83,10 @@ export function readMultipart(req: IncomingMessage, limits: MultipartLimits): Pr
       // The stream handed on ends with an error when the file was cut short or too long,
       // so a truncated file is never stored as if it were whole.
       const file = new PassThrough({ highWaterMark: 64 * 1024 });
+      // Its consumer watches for errors while it reads; one that comes after it gave up must not crash the process.
+      file.on('error', () => undefined);
       stream.on('limit', () => file.destroy(new UploadError('range_too_large', `The file part is larger than ${limits.fileSize} bytes`)));
-      stream.on('error', (err) => file.destroy(err));
+      stream.on('error', (err) => file.destroy(new UploadError('malformed_body', `The multipart body ended before its file part did (${err.message})`, { cause: err })));
       stream.pipe(file);
       resolve({ fields, file: { name, filename: info.filename ?? '', mimeType: info.mimeType, stream: file }, finished });
     });

@@ -21,16 +21,15 @@ export interface UploadEndpointOptions {
 /** Room for the multipart boundaries and protocol fields around the file part. */
 const FORM_OVERHEAD = 64 * 1024;
 const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+/** Methods some protocol takes on the upload URL; any other gets 405 with this list. */
+const UPLOAD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 export function uploadEndpoint(options: UploadEndpointOptions): Middleware {
   const limits = { fileSize: options.maxPieceSize, fieldSize: 16 * 1024, fields: 32, bodyBytes: options.maxPieceSize + FORM_OVERHEAD };
 
   async function recognise(ctx: Context): Promise<{ protocol: UploadProtocol; multipart: MultipartStart | undefined }> {
     let multipart: MultipartStart | undefined;
-    if (!BODYLESS.has(ctx.method)) {
-      refuseDeclaredLength(ctx.req, options.maxPieceSize + FORM_OVERHEAD);
-      if (ctx.is('multipart/form-data')) multipart = await readMultipart(ctx.req, limits);
-    }
+    if (!BODYLESS.has(ctx.method) && ctx.is('multipart/form-data')) multipart = await readMultipart(ctx.req, limits);
     const protocol = options.protocols.find((candidate) => candidate.recognises({ ctx, multipart }));
     if (!protocol) {
       multipart?.file?.stream.resume();
@@ -41,11 +40,17 @@ export function uploadEndpoint(options: UploadEndpointOptions): Middleware {
 
   return async function serveUploads(ctx, next) {
     if (ctx.path !== options.path) return next();
+    if (!UPLOAD_METHODS.includes(ctx.method)) {
+      ctx.set('Allow', UPLOAD_METHODS.join(', '));
+      throw new UploadError('method_not_allowed', `${ctx.method} is not a method of the upload protocols served here`);
+    }
     let multipart: MultipartStart | undefined;
     try {
       const recognised = await recognise(ctx);
       multipart = recognised.multipart;
       ctx.state.renderError = recognised.protocol.renderError;
+      // Refused in the protocol's own terms, before the body (or its file part) is read.
+      if (!BODYLESS.has(ctx.method)) refuseDeclaredLength(ctx.req, options.maxPieceSize + FORM_OVERHEAD);
       await recognised.protocol.handle({ ctx, multipart });
     } catch (err) {
       // The client reads our answer only once it has sent its body.

@@ -41,7 +41,7 @@ export function statusRoutes({ core, jobs, streams, accessOf, tokens }: StatusRo
 
   router.get('/uploads/:id', async function readUploadStatus(ctx) {
     const { status } = await statusOf(ctx, String(ctx.params.id));
-    if (!status) throw new UploadError('upload_not_found', 'No upload with this identifier');
+    if (!status) throw new UploadError('not_found', 'No upload with this identifier');
     ctx.body = status;
   });
 

@@ -13,7 +13,8 @@
   o.fingerprint      what every request must agree on (with declare)
   o.expectedUploadId the upload the caller believes it writes to (an instance's cache, or
                      the id in a tus URL): a record gone missing means the state was lost
-  o.ranges           { {offset, length, fits, location}, ... }: fits is the rounding mask
+  o.ranges           { {offset, length, fits, location, object}, ... }: fits is the rounding
+                     mask; object the identity of the file written in place, if any
   o.appendAt         appends only: the offset must be where the stored bytes end (prefix)
   o.size             the size, declared now (deferred length)
   o.fence, o.release a tus write lock's fencing token; release it when done
@@ -23,17 +24,19 @@
                  startsEarlyMerge, created, partial, accepted = {1|0 per range}, finals }
   outcome: stored | duplicate | completed | enqueue | done | conflict | geometry | failed |
            cancelled | lost | missing | offset | fence | busy (the sweep is removing old bytes: retry)
+           | replaced (the object holding the upload's bytes was replaced: they are gone, the upload failed)
 ]]
 local meta, ranges, lock, finals, sweeping = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now = o.now
 
 local fields = { 'state', 'uploadId', 'fingerprint', 'roundings', 'stored', 'size', 'prefix',
-  'earlyMerge', 'ranges', 'cancelledAt', 'pieceSize', 'partial', 'maxSize' }
+  'earlyMerge', 'ranges', 'cancelledAt', 'pieceSize', 'partial', 'maxSize', 'object' }
 local cur = redis.call('HMGET', meta, unpack(fields))
 local state, uploadId = cur[1], cur[2]
 local roundings, stored, size = tonumber(cur[4]) or 3, tonumber(cur[5]) or 0, tonumber(cur[6])
 local prefix, earlyMerge, count = tonumber(cur[7]) or 0, cur[8] or '', tonumber(cur[9]) or 0
 local pieceSize, partial, maxSize = tonumber(cur[11]), cur[12] == '1', tonumber(cur[13])
+local object = cur[14] or ''
 local created, startsEarlyMerge = 0, 0
 local accepted, waitingFinals = {}, {}
 
@@ -60,7 +63,7 @@ if not state then
   local d = o.declare
   uploadId, state = d.uploadId, 'receiving'
   roundings, stored, prefix, count, earlyMerge = d.roundings or 3, 0, 0, 0, ''
-  size, pieceSize, partial, maxSize = d.size, d.pieceSize, d.partial == true, d.maxSize
+  size, pieceSize, partial, maxSize, object = d.size, d.pieceSize, d.partial == true, d.maxSize, ''
   redis.call('DEL', ranges)
   redis.call('HSET', meta, 'uploadId', uploadId, 'state', state, 'fingerprint', o.fingerprint,
     'protocol', d.protocol, 'layout', d.layout, 'pieceSize', d.pieceSize or 0, 'roundings', roundings,
@@ -90,6 +93,23 @@ if o.size then
   if o.size < prefix or o.size < stored or (maxSize and maxSize > 0 and o.size > maxSize) then return reply('geometry') end
   size = o.size
   redis.call('HSET', meta, 'size', fmt(size))
+end
+
+-- Bytes written in place must land in the object the upload's earlier bytes are in: a data
+-- file removed and created again by a later write would publish a file with a hole.
+for _, r in ipairs(o.ranges) do
+  if r.object and r.object ~= '' then
+    if object == '' then
+      object = r.object
+      redis.call('HSET', meta, 'object', object)
+    elseif r.object ~= object then
+      state = 'failed'
+      redis.call('HSET', meta, 'state', state, 'error', "the upload's stored bytes were lost (its data file was replaced)", 'finishedAt', now)
+      redis.call('EXPIRE', meta, o.resultTtl)
+      publishEvent(meta, { type = 'state', state = 'failed', error = "the upload's stored bytes were lost" })
+      return reply('replaced')
+    end
+  end
 end
 
 local outcome = 'duplicate'

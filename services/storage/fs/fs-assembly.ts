@@ -18,7 +18,9 @@ import { fsyncDirectory } from './durability.js';
 import type { FsLayout } from './fs-layout.js';
 import { RegionReader, type FileRegion } from './region-reader.js';
 
-const TARGET_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW;
+const TARGET_FLAGS = constants.O_RDWR | constants.O_NOFOLLOW;
+/** A merged file built from other uploads' bytes (a tus final upload) is new. */
+const NEW_TARGET_FLAGS = TARGET_FLAGS | constants.O_CREAT | constants.O_TRUNC;
 
 export class FsAssembly implements Assembly {
   readonly reference = undefined;
@@ -31,7 +33,8 @@ export class FsAssembly implements Assembly {
     private readonly layout: FsLayout,
     private readonly spec: AssemblySpec,
     private readonly pool: BufferPool,
-    private readonly target: FileHandle,
+    /** Opened when the data file exists; else created by the first range copied in. */
+    private target: FileHandle | undefined,
     private readonly targetPath: string,
     /** The merge was published by an earlier attempt: hash the published file instead. */
     private readonly republishing: boolean,
@@ -46,7 +49,8 @@ export class FsAssembly implements Assembly {
       // file is this upload's data file, renamed.
       return new FsAssembly(layout, spec, pool, await open(published, 'r'), published, true);
     }
-    return new FsAssembly(layout, spec, pool, await open(dataFile, TARGET_FLAGS, 0o640), dataFile, false);
+    const target = dataFileExists ? await open(dataFile, TARGET_FLAGS) : undefined;
+    return new FsAssembly(layout, spec, pool, target, dataFile, false);
   }
 
   get size(): number {
@@ -61,7 +65,8 @@ export class FsAssembly implements Assembly {
       const own = range.storageKey === this.spec.storageKey && range.location === '';
       if (own && range.offset !== position) throw new MissingDataError(`the range at ${range.offset} does not continue the merged bytes`);
       const inPlace = own || this.republishing;
-      const file = inPlace ? this.target : await this.source(range.storageKey);
+      if (inPlace && !this.target) throw new MissingDataError("the upload's stored bytes are missing");
+      const file = inPlace ? this.target! : await this.source(range.storageKey);
       regions.push({ file, position: inPlace ? position : range.offset, length: range.length, label: `the range at ${range.offset}` });
       copies.push(!inPlace);
       position += range.length;
@@ -77,6 +82,7 @@ export class FsAssembly implements Assembly {
           regionDone = 0;
         }
         if (copies[regionIndex]) {
+          this.target ??= await open(this.targetPath, NEW_TARGET_FLAGS, 0o640);
           const writing = writeAll(this.target, piece, this.written);
           this.hash.update(piece); // both only read `piece`
           await writing;
@@ -94,6 +100,8 @@ export class FsAssembly implements Assembly {
 
   async finish(): Promise<PublishedFile> {
     this.spec.signal?.throwIfAborted();
+    // An empty upload's data file may never have been written (a tus upload of 0 bytes).
+    this.target ??= await open(this.targetPath, NEW_TARGET_FLAGS, 0o640);
     const { size } = await this.target.stat();
     if (size < this.written) throw new MissingDataError(`the data file holds ${size} bytes, ${this.written} were merged`);
     // Bytes past the end were never counted (a refused range): they are not the file's.
@@ -115,7 +123,7 @@ export class FsAssembly implements Assembly {
   }
 
   async abort(): Promise<void> {
-    await this.target.close().catch(() => undefined);
+    await this.target?.close().catch(() => undefined);
     await this.closeSources();
     // Bytes copied in from other uploads are this merge's own; in-place bytes are the upload's.
     if (this.copied) await rm(this.targetPath, { force: true });

@@ -5,7 +5,7 @@ import type { MergeJobData } from '../../core/merge-scheduler.js';
 import type { StateStore } from '../../core/state-store.js';
 import type { StorageDriver } from '../../core/storage-driver.js';
 import type { PublishedFile } from '../../core/upload.js';
-import type { UploadNotifier } from '../upload-notifier.js';
+import type { UploadNotifier } from '../../shared/upload-notifier.js';
 
 export interface EarlyMergeOptions {
   /** Early merges one worker process runs at once; more park straight away (0: none run). */

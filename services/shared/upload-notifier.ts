@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { StateStore } from '../core/state-store.js';
-import { WEBHOOK_JOB_NAME, webhookJobOptions, type WebhookPayload } from '../shared/webhook-job.js';
+import { WEBHOOK_JOB_NAME, webhookJobOptions, type WebhookPayload } from './webhook-job.js';
 
 /**
  * Queues the webhook of an upload that reached an end state. Safe to call more than once:
