@@ -28,6 +28,8 @@ export interface UploadEvent {
 
 /** The merge job's progress: enough for any ingest to route it to the upload's listeners. */
 export interface MergeProgress {
+  /** Progress of an early merge while its upload still receives: not shown to clients. */
+  early?: boolean;
   percent: number;
   bytes: number;
   uploadId: string;

@@ -135,6 +135,11 @@ export const settings = {
     'Seconds an upload may go without a chunk before it is abandoned: its state expires and the sweep removes its files.',
   ),
   RESULT_TTL: setting(wholeNumber(1), '604800', 'Seconds the record of a completed, failed or cancelled upload is kept.'),
+  SWEEP_GRACE_MS: setting(
+    wholeNumber(0),
+    '60000',
+    'Stored bytes no live upload owns (expired, cancelled, refused) are swept once untouched for `REQUEST_TIMEOUT_MS` plus this, so nothing still being written goes.',
+  ),
   CANCEL_GRACE_MS: setting(
     wholeNumber(0),
     '30000',
@@ -276,6 +281,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length === 0 && parsed.REDIS_SENTINELS !== '' && parsed.REDIS_CLUSTER_NODES !== '') {
     problems.push('REDIS_CLUSTER_NODES and REDIS_SENTINELS: choose one');
+  }
+  if (problems.length === 0 && parsed.HEADERS_TIMEOUT_MS > parsed.REQUEST_TIMEOUT_MS) {
+    problems.push('HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS');
   }
   if (problems.length === 0 && parsed.CORS_CREDENTIALS && parsed.CORS_ORIGINS.split(',').some((o) => o.trim() === '*')) {
     problems.push('CORS_CREDENTIALS: needs explicit CORS_ORIGINS, not *');

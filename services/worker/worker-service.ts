@@ -82,7 +82,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
       })
     : undefined;
   // Nothing may still be writing bytes untouched for longer than a request may last.
-  const sweep = createSweeper({ state, storage, unownedAfterMs: config.REQUEST_TIMEOUT_MS + 60_000, logger: logger.child({ module: 'sweep' }) });
+  const sweep = createSweeper({ state, storage, unownedAfterMs: config.REQUEST_TIMEOUT_MS + config.SWEEP_GRACE_MS, logger: logger.child({ module: 'sweep' }) });
   const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, async () => sweep(), {
     connection: maintenanceConnection,
     prefix: queuePrefix(config.REDIS_PREFIX),

@@ -15,7 +15,7 @@ let sys: TestSystem;
 before(async () => {
   sys = await startSystem({ redisAppendOnly: true });
 });
-after(() => sys.stop());
+after(() => sys?.stop());
 
 async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const started = performance.now();
@@ -57,6 +57,6 @@ test('Redis down: 503 within a second; Redis back: the upload resumes and merges
   const upload = await sys.waitForState(options.identifier, ['complete', 'failed']);
   assert.equal(upload.sha256, sha256(file));
   assert.ok((await readFile(path.join(sys.config.dataDir, upload.path!))).equals(file));
-  const jobs = await sys.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed']);
+  const jobs = await sys.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed']);
   assert.equal(jobs.length, 1, 'exactly one merge job');
 });

@@ -21,7 +21,7 @@ before(async () => {
   sys = await startSystem({ ingestInstances: 2, env: { ADMIN_PASSWORD, CHUNK_FSYNC: 'false' } });
   workerUrls = [(await sys.startWorker()).url, (await sys.startWorker()).url];
 });
-after(() => sys.stop());
+after(() => sys?.stop());
 
 async function mergesCounted(): Promise<number> {
   let total = 0;

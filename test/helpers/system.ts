@@ -97,6 +97,21 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
 
   const closers: (() => Promise<unknown>)[] = [];
   const redis = createWorkerConnection(redisTarget(config));
+  // Whatever started is stopped again if the rest fails to start.
+  const stopAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    redis.disconnect();
+    await redisServer.stop();
+    await rm(sandbox, { recursive: true, force: true });
+  };
+  try {
+    return await assemble();
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  async function assemble(): Promise<TestSystem> {
   const state = new RedisStateStore({
     redis, prefix: config.REDIS_PREFIX, idleTtlSeconds: config.UPLOAD_TTL, resultTtlSeconds: config.RESULT_TTL, cancelGraceMs: config.CANCEL_GRACE_MS, earlyMergeMinSize: 0,
   });
@@ -160,15 +175,13 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
       }) as Promise<UploadView>;
     },
     async stop() {
-      for (const close of closers.reverse()) await close();
-      await queue.close();
-      redis.disconnect();
-      await redisServer.stop();
-      await rm(sandbox, { recursive: true, force: true });
+      closers.push(() => queue.close());
+      await stopAll();
     },
   };
   if (options.worker) await system.startWorker();
   return system;
+  }
 }
 
 /** Waits until a merge under way has hashed part of its upload; resolves with the bytes merged so far. */

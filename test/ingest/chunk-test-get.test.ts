@@ -11,7 +11,7 @@ let sys: TestSystem;
 before(async () => {
   sys = await startSystem();
 });
-after(() => sys.stop());
+after(() => sys?.stop());
 
 test('GET reports stored chunks with 200 and missing ones with 204, then 200 after completion', async () => {
   const file = randomFile(10_000);

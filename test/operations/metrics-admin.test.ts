@@ -17,7 +17,7 @@ before(async () => {
   sys = await startSystem({ env: { ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: ADMIN.password } });
   workerUrl = (await sys.startWorker()).url;
 });
-after(() => sys.stop());
+after(() => sys?.stop());
 
 async function scrape(url: string): Promise<Map<string, number>> {
   const response = await fetch(`${url}/metrics`, { headers: auth });
@@ -113,7 +113,7 @@ describe('operator endpoints', () => {
       assert.equal((await fetch(`${url}/healthz`)).status, 200);
       const ready = await fetch(`${url}/readyz`);
       assert.equal(ready.status, 200);
-      assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { redis: 'ok', dataDir: 'ok', shuttingDown: false });
+      assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { redis: 'ok', storage: 'ok', shuttingDown: false });
     }
   });
 });

@@ -13,7 +13,7 @@ let sys: TestSystem;
 before(async () => {
   sys = await startSystem({ ingestInstances: 2 });
 });
-after(() => sys.stop());
+after(() => sys?.stop());
 
 const STATE_ORDER = ['receiving', 'queued', 'merging', 'complete'];
 

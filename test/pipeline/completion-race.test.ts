@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { mergeJobId } from '../../services/shared/merge-job.js';
+import { mergeJobId } from '../../services/core/merge-scheduler.js';
 import { startSystem, type TestSystem } from '../helpers/system.js';
 import { cutChunks, randomFile, sendChunk, sha256, type UploadOptions } from '../helpers/upload-client.js';
 
@@ -17,7 +17,7 @@ let sys: TestSystem;
 before(async () => {
   sys = await startSystem({ ingestInstances: 2 });
 });
-after(() => sys.stop());
+after(() => sys?.stop());
 
 test(`${ROUNDS} rounds of last chunks racing on two instances: one completion, one job, one correct file`, async () => {
   const [a, b] = sys.urls as [string, string];
@@ -43,7 +43,7 @@ test(`${ROUNDS} rounds of last chunks racing on two instances: one completion, o
     files.set(String(completions[0]!.body!.uploadId), file);
   }
 
-  const jobs = await sys.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed']);
+  const jobs = await sys.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed']);
   assert.equal(jobs.length, ROUNDS, 'one merge job per upload');
   assert.deepEqual(new Set(jobs.map((job) => job.id)), new Set([...files.keys()].map((uploadId) => mergeJobId(uploadId))));
 

@@ -1,17 +1,16 @@
 /**
- * A large upload's merge starts with its first chunk and appends chunks while the rest
- * arrive; it gives its slot back when the upload stalls or when the worker already runs
- * as many early merges as it may, and the upload is then merged once complete. Every
- * way, the file comes out byte for byte.
+ * A large upload's merge starts with its second stored chunk and follows the contiguous
+ * bytes while the rest arrive; it gives its slot back when the upload stalls or when the
+ * worker already runs as many early merges as it may, and the upload is then merged once
+ * complete. Every way, the file comes out byte for byte.
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { mergeJobId } from '../../services/shared/merge-job.js';
-import type { UploadRecord } from '../../services/shared/upload-store.js';
-import { startSystem, type TestSystem } from '../helpers/system.js';
+import { mergeJobId } from '../../services/core/merge-scheduler.js';
+import { eventually } from '../helpers/eventually.js';
+import { startSystem, type TestSystem, type UploadView } from '../helpers/system.js';
 import { cutChunks, randomFile, sendChunk, sha256, type ChunkSpec, type UploadOptions } from '../helpers/upload-client.js';
 
 const CHUNK = 256 * 1024;
@@ -33,39 +32,28 @@ async function send(file: Buffer, chunks: ChunkSpec[], options: UploadOptions, c
   return uploadId;
 }
 
-async function assertMerged(sys: TestSystem, identifier: string, file: Buffer): Promise<UploadRecord> {
+async function assertMerged(sys: TestSystem, identifier: string, file: Buffer): Promise<UploadView> {
   const upload = await sys.waitForState(identifier, ['complete', 'failed']);
   assert.equal(upload.state, 'complete', upload.error);
   assert.equal(upload.sha256, sha256(file));
   assert.ok((await readFile(path.join(sys.config.dataDir, upload.path!))).equals(file), 'merged bytes equal the source');
   const left = await readdir(sys.layout.uploadFilesDir(upload.uploadId));
-  assert.deepEqual(left, [path.basename(upload.path!)], 'no temp file left beside the merged file');
+  assert.deepEqual(left, [path.basename(upload.path!)], 'nothing beside the merged file');
+  assert.equal(await stat(sys.layout.dataFile(upload.storageKey)).catch(() => undefined), undefined, 'the data file became the merged file');
   return upload;
 }
 
 /** Waits until the merge job `jobId` is completed (an early merge that parked or ended completes its job). */
-async function jobCompleted(sys: TestSystem, jobId: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  let state = 'missing';
-  while (Date.now() < deadline) {
-    state = (await (await sys.queue.getJob(jobId))?.getState()) ?? 'missing';
-    if (state === 'completed') return;
-    await sleep(20);
-  }
-  assert.fail(`job ${jobId} is ${state}, not completed`);
+async function jobCompleted(sys: TestSystem, jobId: string): Promise<void> {
+  await eventually(async () => (await (await sys.queue.getJob(jobId))?.getState()) === 'completed', { what: `job ${jobId} completed` });
 }
 
-/** Size of the merge's temp file for an upload, once it has one (0 if none appeared within `ms`). */
-async function tempFileSize(sys: TestSystem, uploadId: string, ms = 10_000): Promise<number> {
-  const dir = sys.layout.uploadFilesDir(uploadId);
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const temp = (await readdir(dir).catch(() => [] as string[])).find((name) => name.endsWith('.merging'));
-    const size = temp ? (await stat(path.join(dir, temp)).catch(() => ({ size: 0 }))).size : 0;
-    if (size > 0) return size;
-    await sleep(10);
-  }
-  return 0;
+/** Bytes an early merge has hashed while its upload still receives (its job's progress). */
+async function earlyBytes(sys: TestSystem, uploadId: string): Promise<number> {
+  return eventually(async () => {
+    const progress = (await sys.queue.getJob(mergeJobId(uploadId)))?.progress as { bytes?: number; early?: boolean } | undefined;
+    return progress?.early && (progress.bytes ?? 0) > 0 ? progress.bytes : undefined;
+  }, { what: `early merge progress of ${uploadId}` }) as Promise<number>;
 }
 
 describe('early merge', () => {
@@ -73,7 +61,7 @@ describe('early merge', () => {
   before(async () => {
     sys = await startSystem({ ingestInstances: 2, worker: true, env: EARLY_ENV });
   });
-  after(() => sys.stop());
+  after(() => sys?.stop());
 
   test('appends chunks while the upload is still receiving, then merges the tail', async () => {
     const file = randomFile(24 * CHUNK + 1234);
@@ -82,15 +70,15 @@ describe('early merge', () => {
     const uploadId = await send(file, chunks.slice(0, 16), options);
 
     const job = await sys.queue.getJob(mergeJobId(uploadId));
-    assert.ok(job, 'the first chunk queued the merge job');
-    assert.ok((await tempFileSize(sys, uploadId)) > 0, 'the merge wrote chunks before the upload was complete');
-    assert.equal((await sys.store.readUpload(sys.keyHashOf('early-in-flight')))!.state, 'receiving');
+    assert.ok(job, 'an early chunk queued the merge job');
+    assert.ok((await earlyBytes(sys, uploadId)) > 0, 'the merge followed the chunks before the upload was complete');
+    assert.equal((await sys.readUpload('early-in-flight'))!.state, 'receiving');
     assert.equal(await job.getState(), 'active', 'the early merge waits for the next chunks');
 
     await send(file, chunks.slice(16), options);
     const upload = await assertMerged(sys, 'early-in-flight', file);
     await jobCompleted(sys, mergeJobId(uploadId));
-    assert.equal((await sys.queue.getJob(mergeJobId(uploadId)))!.returnvalue?.path, upload.path, 'the early job merged it');
+    assert.equal((await sys.queue.getJob(mergeJobId(uploadId)))!.returnvalue?.location, upload.path, 'the early job merged it');
     assert.equal(await sys.queue.getJob(mergeJobId(uploadId, true)), undefined, 'no second job');
   });
 
@@ -115,7 +103,7 @@ describe('early merge giving its slot back', () => {
   before(async () => {
     sys = await startSystem({ worker: true, env: { ...EARLY_ENV, EARLY_MERGE_IDLE_MS: '300' } });
   });
-  after(() => sys.stop());
+  after(() => sys?.stop());
 
   test('an upload that stalls parks its early merge; once complete, a job of its own merges it', async () => {
     const file = randomFile(12 * CHUNK + 7);
@@ -124,8 +112,10 @@ describe('early merge giving its slot back', () => {
     const uploadId = await send(file, chunks.slice(0, 5), options);
 
     await jobCompleted(sys, mergeJobId(uploadId));
-    assert.equal((await sys.store.readUpload(sys.keyHashOf('early-stall')))!.earlyMerge, 'parked');
-    assert.deepEqual(await readdir(sys.layout.uploadFilesDir(uploadId)), [], 'the parked merge removed its temp file');
+    const parked = (await sys.readUpload('early-stall'))!;
+    assert.equal(parked.earlyMerge, 'parked');
+    assert.deepEqual(await readdir(sys.layout.uploadFilesDir(uploadId)).catch(() => []), [], 'the parked merge published nothing');
+    assert.ok(await stat(sys.layout.dataFile(parked.storageKey)), "the upload's bytes stay for the merge at completion");
 
     await send(file, chunks.slice(5), options);
     await assertMerged(sys, 'early-stall', file);
@@ -135,12 +125,12 @@ describe('early merge giving its slot back', () => {
   test('a worker runs no more early merges at once than it may: the others park and merge once complete', async () => {
     const files = [randomFile(10 * CHUNK + 1), randomFile(10 * CHUNK + 2), randomFile(10 * CHUNK + 3)];
     const optionsOf = (i: number): UploadOptions => ({ urls: sys.urls, identifier: `early-limit-${i}`, chunkSize: CHUNK });
-    // Every upload gets its first chunk (so its early merge starts) before any completes.
-    for (const [i, file] of files.entries()) await send(file, cutChunks(file.length, CHUNK).slice(0, 1), optionsOf(i), 1);
-    await Promise.all(files.map((file, i) => send(file, cutChunks(file.length, CHUNK).slice(1), optionsOf(i), 2)));
+    // Every upload gets its first two chunks (so its early merge starts) before any completes.
+    for (const [i, file] of files.entries()) await send(file, cutChunks(file.length, CHUNK).slice(0, 2), optionsOf(i), 1);
+    await Promise.all(files.map((file, i) => send(file, cutChunks(file.length, CHUNK).slice(2), optionsOf(i), 2)));
     for (const [i, file] of files.entries()) await assertMerged(sys, `early-limit-${i}`, file);
 
-    const ends = await Promise.all(files.map(async (_, i) => (await sys.store.readUpload(sys.keyHashOf(`early-limit-${i}`)))!.earlyMerge));
+    const ends = await Promise.all(files.map(async (_, i) => (await sys.readUpload(`early-limit-${i}`))!.earlyMerge));
     assert.ok(ends.includes('started'), `one upload kept its early merge (${ends.join(', ')})`);
     assert.ok(ends.filter((end) => end === 'parked').length >= 1, `the limit parked the others (${ends.join(', ')})`);
   });
@@ -150,13 +140,14 @@ describe('early merge giving its slot back', () => {
     const options: UploadOptions = { urls: sys.urls, identifier: 'early-cancel', chunkSize: CHUNK };
     const chunks = cutChunks(file.length, CHUNK);
     const uploadId = await send(file, chunks.slice(0, 6), options);
-    assert.ok((await tempFileSize(sys, uploadId)) > 0, 'the early merge started');
+    assert.ok((await earlyBytes(sys, uploadId)) > 0, 'the early merge started');
+    const { storageKey } = (await sys.readUpload('early-cancel'))!;
 
     const cancelled = await fetch(`${sys.urls[0]}/uploads/early-cancel`, { method: 'DELETE' });
     assert.equal(cancelled.status, 200);
     await jobCompleted(sys, mergeJobId(uploadId));
-    assert.deepEqual(await readdir(sys.layout.uploadFilesDir(uploadId)).catch(() => []), [], 'no merged or temp file');
-    assert.equal(await stat(sys.layout.chunkDir(sys.keyHashOf('early-cancel'))).catch(() => undefined), undefined, 'no chunk folder');
+    assert.deepEqual(await readdir(sys.layout.uploadFilesDir(uploadId)).catch(() => []), [], 'no merged file');
+    assert.equal(await stat(sys.layout.dataFile(storageKey)).catch(() => undefined), undefined, 'no data file');
     assert.equal((await sendChunk(sys.urls[0]!, file, chunks[6]!, options)).status, 404, 'later chunks are refused');
   });
 });

@@ -48,7 +48,7 @@ for (const mode of modes) {
     before(async () => {
       sys = await startSystem({ worker: true, env: mode.env });
     });
-    after(() => sys.stop());
+    after(() => sys?.stop());
 
     for (const order of ['in-order', 'reversed', 'shuffled'] as const) {
       describe(`chunks ${order}`, () => {

@@ -24,7 +24,7 @@ describe('upload tokens', () => {
   before(async () => {
     sys = await startSystem({ worker: true, env: { UPLOAD_TOKEN_SECRET: SECRET } });
   });
-  after(() => sys.stop());
+  after(() => sys?.stop());
 
   /** Sends a whole file as one upload, the token in the way `via` names. */
   async function upload(file: Buffer, identifier: string, jwt: string | undefined, via: 'bearer' | 'header' | 'query' | 'body' = 'bearer') {
@@ -102,7 +102,7 @@ describe('CORS', () => {
   before(async () => {
     sys = await startSystem({ env: { CORS_ORIGINS: 'https://app.example.com', CORS_CREDENTIALS: 'true' } });
   });
-  after(() => sys.stop());
+  after(() => sys?.stop());
 
   const preflight = (origin: string) =>
     fetch(`${sys.urls[0]}/upload`, {

@@ -1,69 +1,61 @@
 /**
- * Abandoned uploads are swept: after UPLOAD_TTL, 0 bytes of them remain (chunks, state,
- * temp files), while a live upload is untouched. DELETE /uploads/:id cancels an upload,
- * and later chunks of it are refused with the status that stops the client.
+ * Abandoned uploads are swept: once their state expires (UPLOAD_TTL without new data),
+ * 0 bytes of them remain, while a live upload is untouched. DELETE /uploads/:id cancels an
+ * upload: its bytes, state and quota go, data still in flight is refused with the status
+ * that stops the client, and after a grace period the id is free for a new upload.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import { stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startSystem, type TestSystem } from '../helpers/system.js';
+import { uploadKeys } from '../../services/state/redis-keys.js';
+import { eventually } from '../helpers/eventually.js';
+import { namesIn, startSystem, type TestSystem } from '../helpers/system.js';
 import { cutChunks, randomFile, sendChunk, sha256, testChunk, type UploadOptions } from '../helpers/upload-client.js';
-
-async function bytesUnder(dir: string): Promise<number> {
-  const { stat } = await import('node:fs/promises');
-  let total = 0;
-  for (const name of await readdir(dir, { recursive: true }).catch(() => [] as string[])) {
-    const info = await stat(path.join(dir, name)).catch(() => undefined);
-    if (info?.isFile()) total += info.size;
-  }
-  return total;
-}
 
 describe('expiry', () => {
   let sys: TestSystem;
   before(async () => {
-    sys = await startSystem({ worker: true, env: { UPLOAD_TTL: '2', SWEEP_INTERVAL_MS: '250' } });
+    // Requests may last 1 s, so bytes nothing owns may go 1 s after they were last touched.
+    sys = await startSystem({ worker: true, env: { UPLOAD_TTL: '2', SWEEP_INTERVAL_MS: '250', REQUEST_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '1000', SWEEP_GRACE_MS: '0' } });
   });
-  after(() => sys.stop());
+  after(() => sys?.stop());
 
-  test('after UPLOAD_TTL, 0 bytes of abandoned uploads remain; a live upload is untouched', async () => {
+  test('once their state expires, 0 bytes of abandoned uploads remain; a live upload is untouched', async () => {
     const abandoned = [0, 1, 2].map((i) => ({ id: `abandoned-${i}`, file: randomFile(300_000) }));
     for (const { id, file } of abandoned) {
       const options = { urls: sys.urls, identifier: id, chunkSize: 50_000 };
       for (const chunk of cutChunks(file.length, options.chunkSize).slice(0, 3)) await sendChunk(sys.urls[0]!, file, chunk, options);
     }
-    // What killed processes leave: a half-written request body and a half-merged file.
-    const staleBody = path.join(sys.layout.tmpDir, 'killed-request.raw');
-    const staleMerge = path.join(sys.layout.filesDir, 'f'.repeat(32), '.merge-x.merging');
-    await mkdir(path.dirname(staleMerge), { recursive: true });
-    await writeFile(staleBody, Buffer.alloc(12_345));
-    await writeFile(staleMerge, Buffer.alloc(54_321));
+    const abandonedKeys = await Promise.all(abandoned.map(async ({ id }) => (await sys.readUpload(id))!.storageKey));
+    // What a killed process leaves: a readiness probe it never removed.
+    const staleProbe = path.join(sys.layout.tmpDir, '.ready-killed');
+    await writeFile(staleProbe, '');
     const old = new Date(Date.now() - 60_000);
-    await utimes(staleBody, old, old);
-    await utimes(staleMerge, old, old);
+    await utimes(staleProbe, old, old);
 
-    const abandonedBytes = await bytesUnder(sys.layout.chunksDir) + 12_345 + 54_321;
+    // A live upload keeps sending, as a client does, a chunk well within each TTL.
     const live = randomFile(200_000);
-    const liveOptions: UploadOptions = { urls: sys.urls, identifier: 'live', chunkSize: 50_000 };
+    const liveOptions: UploadOptions = { urls: sys.urls, identifier: 'live', chunkSize: 20_000 };
     const liveChunks = cutChunks(live.length, liveOptions.chunkSize);
-    // The live upload sends a chunk every 1.5 s, within its 2 s TTL, for more than two TTLs.
-    for (const chunk of liveChunks.slice(0, -1)) {
-      await sendChunk(sys.urls[0]!, live, chunk, liveOptions);
-      await sleep(1_500);
-    }
+    let sent = 0;
+    const keepSending = (async () => {
+      for (; sent < liveChunks.length - 1; sent++) {
+        assert.equal((await sendChunk(sys.urls[0]!, live, liveChunks[sent]!, liveOptions)).status, 200);
+        await sleep(400);
+      }
+    })();
 
-    for (const { id } of abandoned) {
-      assert.equal(await sys.store.readUpload(sys.keyHashOf(id)), undefined, `${id}: state expired`);
-      assert.deepEqual(await readdir(sys.layout.chunkDir(sys.keyHashOf(id))).catch(() => []), [], `${id}: chunks removed`);
-    }
-    assert.deepEqual(await readdir(sys.layout.tmpDir), [], 'stale request body removed');
-    assert.deepEqual(await readdir(path.dirname(staleMerge)), [], 'stale merge temp removed');
-    const remaining = await bytesUnder(sys.layout.chunksDir) - (await bytesUnder(sys.layout.chunkDir(sys.keyHashOf('live'))));
-    assert.equal(remaining, 0, '0 bytes of abandoned uploads remain');
-    console.log(`expiry: ${abandonedBytes} bytes abandoned, ${remaining} bytes left after the TTL`);
+    await eventually(async () => {
+      const states = await Promise.all(abandoned.map(({ id }) => sys.readUpload(id)));
+      const files = (await namesIn(sys.layout.partialDir)).filter((name) => abandonedKeys.includes(name));
+      return states.every((upload) => upload === undefined) && files.length === 0 && !(await namesIn(sys.layout.tmpDir)).includes('.ready-killed');
+    }, { what: 'abandoned uploads expired and swept' });
+    console.log(`expiry: ${abandoned.length} abandoned uploads expired and swept while the live one sent ${sent} chunks`);
+    await keepSending;
 
+    assert.ok(await stat(sys.layout.dataFile((await sys.readUpload('live'))!.storageKey)), 'the live upload kept its bytes');
     await sendChunk(sys.urls[0]!, live, liveChunks.at(-1)!, liveOptions);
     const done = await sys.waitForState('live', ['complete', 'failed']);
     assert.equal(done.sha256, sha256(live), 'the live upload merged intact');
@@ -73,32 +65,41 @@ describe('expiry', () => {
 describe('cancel', () => {
   let sys: TestSystem;
   before(async () => {
-    sys = await startSystem({ worker: true });
+    sys = await startSystem({ worker: true, ingestInstances: 2, env: { CANCEL_GRACE_MS: '1500' } });
   });
-  after(() => sys.stop());
+  after(() => sys?.stop());
 
-  test('DELETE removes chunks and state; later chunks and tests get 404, which stops both libraries', async () => {
+  test('DELETE removes bytes and state; data in flight gets 404, which stops both libraries; then the id is free again', async () => {
+    const [a, b] = sys.urls as [string, string];
     const file = randomFile(400_000);
     const options: UploadOptions = { urls: sys.urls, identifier: 'to-cancel', chunkSize: 50_000 };
     const chunks = cutChunks(file.length, options.chunkSize);
-    for (const chunk of chunks.slice(0, 4)) await sendChunk(sys.urls[0]!, file, chunk, options);
-    assert.ok((await readdir(sys.layout.chunkDir(sys.keyHashOf('to-cancel')))).length >= 4);
+    // Chunks through both instances, so both remember the upload.
+    for (const [i, chunk] of chunks.slice(0, 4).entries()) await sendChunk(i % 2 ? a : b, file, chunk, options);
+    const { storageKey } = (await sys.readUpload('to-cancel'))!;
+    assert.ok(await stat(sys.layout.dataFile(storageKey)));
 
-    const cancel = await fetch(`${sys.urls[0]}/uploads/to-cancel`, { method: 'DELETE' });
+    const cancel = await fetch(`${a}/uploads/to-cancel`, { method: 'DELETE' });
     assert.equal(cancel.status, 200);
-    assert.deepEqual(await readdir(sys.layout.chunkDir(sys.keyHashOf('to-cancel'))).catch(() => []), [], 'chunks removed');
-    assert.equal(await sys.redis.exists(sys.store.keys(sys.keyHashOf('to-cancel')).chunks), 0, 'chunk records removed');
-    assert.equal((await sys.store.readUpload(sys.keyHashOf('to-cancel')))?.state, 'cancelled');
+    assert.equal(await stat(sys.layout.dataFile(storageKey)).catch(() => undefined), undefined, 'bytes removed');
+    assert.equal(await sys.redis.exists(uploadKeys(sys.config.REDIS_PREFIX, sys.keyHashOf('to-cancel')).ranges), 0, 'range records removed');
+    assert.equal((await sys.readUpload('to-cancel'))?.state, 'cancelled');
 
-    const late = await sendChunk(sys.urls[0]!, file, chunks[5]!, options);
+    const late = await sendChunk(b, file, chunks[5]!, options);
     assert.equal(late.status, 404);
     assert.equal((late.body as { error: { code: string } }).error.code, 'upload_cancelled');
-    assert.equal(await testChunk(sys.urls[0]!, file, chunks[0]!, options), 404);
-    assert.equal((await sendChunk(sys.urls[0]!, file, chunks[0]!, { ...options, prefix: 'flow' })).status, 404);
-    assert.deepEqual(await readdir(sys.layout.chunkDir(sys.keyHashOf('to-cancel'))).catch(() => []), [], 'late chunks not kept');
+    assert.equal(await testChunk(a, file, chunks[0]!, options), 404);
+    assert.equal((await sendChunk(a, file, chunks[0]!, { ...options, prefix: 'flow' })).status, 404);
+    assert.equal((await fetch(`${a}/uploads/to-cancel`, { method: 'DELETE' })).status, 200, 'cancel is idempotent');
+    assert.equal((await fetch(`${a}/uploads/never-was`, { method: 'DELETE' })).status, 404);
 
-    assert.equal((await fetch(`${sys.urls[0]}/uploads/to-cancel`, { method: 'DELETE' })).status, 200, 'cancel is idempotent');
-    assert.equal((await fetch(`${sys.urls[0]}/uploads/never-was`, { method: 'DELETE' })).status, 404);
+    // After the grace period a new upload may start under the id, on either instance.
+    const cancelledId = (await sys.readUpload('to-cancel'))!.uploadId;
+    const restarted = await eventually(() => sendChunk(b, file, chunks[0]!, options), { accept: (response) => response.status === 200, what: 'the id free again' });
+    assert.notEqual(restarted.body?.uploadId, cancelledId, 'a new upload');
+    for (const chunk of chunks.slice(1)) assert.equal((await sendChunk(a, file, chunk, options)).status, 200);
+    const done = await sys.waitForState('to-cancel', ['complete', 'failed']);
+    assert.equal(done.sha256, sha256(file), 'the new upload under the cancelled id completes');
   });
 
   test('a complete upload cannot be cancelled', async () => {

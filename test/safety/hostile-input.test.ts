@@ -18,7 +18,7 @@ let counter = 0;
 before(async () => {
   sys = await startSystem({ worker: true, env: { MAX_FILE_SIZE: '1MB', MAX_CHUNK_SIZE: '64KB', MAX_CHUNKS: '100' } });
 });
-after(() => sys.stop());
+after(() => sys?.stop());
 
 type Fields = Record<string, string | undefined>;
 interface Answer {

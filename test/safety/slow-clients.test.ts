@@ -17,7 +17,7 @@ before(async () => {
   sys = await startSystem({ env: { HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '2000', IDLE_TIMEOUT_MS: '1500' } });
   port = Number(new URL(sys.urls[0]!).port);
 });
-after(() => sys.stop());
+after(() => sys?.stop());
 
 const query = new URLSearchParams({
   resumableChunkNumber: '1', resumableChunkSize: '1024', resumableCurrentChunkSize: '1024', resumableTotalSize: '1024',

@@ -38,7 +38,7 @@ export class UploadEventHub {
       }
     });
     this.queueEvents.on('progress', ({ data }) => {
-      if (!isMergeProgress(data)) return;
+      if (!isMergeProgress(data) || data.early) return;
       const { keyHash, scope, identifier, uploadId, percent } = data;
       this.dispatch({ type: 'progress', keyHash, scope, identifier, uploadId, state: 'merging', percent });
     });

@@ -48,16 +48,15 @@ local function reply(outcome)
 end
 
 -- A cancelled upload keeps refusing data for a grace period, so requests already in flight
--- stop; after that its id is free for a new upload (unless the caller is continuing the
--- cancelled one).
-if state == 'cancelled' and o.declare and o.expectedUploadId ~= uploadId
-    and now - (tonumber(cur[10]) or now) >= o.cancelGraceMs then
+-- stop; after that its id is free for a new upload.
+local replacing = false
+if state == 'cancelled' and o.declare and now - (tonumber(cur[10]) or now) >= o.cancelGraceMs then
   redis.call('DEL', meta, ranges)
-  state = nil
+  state, replacing = nil, true
 end
 
 if not state then
-  if o.expectedUploadId and o.expectedUploadId ~= '' then uploadId = nil; return reply('lost') end
+  if not replacing and o.expectedUploadId and o.expectedUploadId ~= '' then uploadId = nil; return reply('lost') end
   if not o.declare then return reply('missing') end
   if redis.call('EXISTS', sweeping) == 1 then return reply('busy') end
   local d = o.declare

@@ -76,7 +76,15 @@ export function createMergeProcessor(options: MergeOptions) {
       if (assembly.reference) await state.noteAssembly(keyHash, uploadId, assembly.reference);
       let completedAt = started;
       if (begin === 'early') {
-        const end = await followWhileReceiving({ state, keyHash, upload, assembly, idleMs: earlyMerge.idleMs, signal: options.drainSignal ?? options.shutdownSignal });
+        let reported = 0;
+        // Progress while receiving goes to the job (the dashboard, and tests) but not to
+        // clients, whose events say the upload is still receiving.
+        const onAdded = async () => {
+          if (assembly.size - reported < PROGRESS_EVERY && reported > 0) return;
+          reported = assembly.size;
+          await job.updateProgress({ ...progressOf(job, upload, assembly.size), early: true });
+        };
+        const end = await followWhileReceiving({ state, keyHash, upload, assembly, idleMs: earlyMerge.idleMs, signal: options.drainSignal ?? options.shutdownSignal, onAdded });
         if (end !== 'completed') {
           await assembly.abort();
           log.info({ end, merged: assembly.size }, end === 'parked' ? 'early merge parked: no data for a while' : 'early merge ended: upload gone');
