@@ -22,7 +22,7 @@ export interface ServiceProcess {
 export function startService(service: ServiceName, env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[service], '--import', 'tsx', path.join(repoRoot, 'services', service, 'main.ts')], {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'info', WORKER_PORT: '0', ...env },
+    env: { ...process.env, LOG_LEVEL: 'info', WORKER_PORT: '0', OPS_PORT: '0', MIN_FREE_DISK: '1MB', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
