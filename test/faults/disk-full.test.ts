@@ -1,90 +1,100 @@
 /**
- * A full disk, on a small real filesystem (a tmpfs mounted for this test): a chunk write
- * that runs out of space gets 507 (resumable.js retries) and is not counted; a merge that
- * runs out waits without failing the upload, and succeeds once space is freed.
- * Mounting needs root; where the machine refuses, the test says so and skips.
+ * A full disk, on a small real filesystem (a tmpfs mounted for this test; mounting needs
+ * root, which the test runs have):
+ * - a chunk that finds the disk full, or only the reserve (MIN_FREE_DISK) left, gets 507
+ *   (resumable.js retries) and is not counted, and /readyz says the disk is nearly full;
+ * - an upload whose chunks fill the disk still merges: the merge writes no second copy;
+ * - a merge that cannot fit (here: no inode left for its folder) waits for space a bounded
+ *   number of times, then ends, failing its upload with the reason, instead of retrying forever.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, rmdir, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, rmdir, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { mergeJobId } from '../../services/shared/merge-job.js';
+import { eventually } from '../helpers/eventually.js';
 import { startSystem, type TestSystem } from '../helpers/system.js';
 import { cutChunks, randomFile, sendChunk, sha256, testChunk, type UploadOptions } from '../helpers/upload-client.js';
 
 const MiB = 1024 * 1024;
+const INODES = 64;
 let mountPoint: string;
-let mountError: string | undefined;
+let mounted = false;
 let sys: TestSystem | undefined;
 
 before(async () => {
   mountPoint = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-diskfull-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mountPoint], { stdio: 'pipe' });
-  } catch (err) {
-    mountError = String((err as { stderr?: Buffer }).stderr ?? err).trim();
-    return;
-  }
-  sys = await startSystem({ env: { DATA_DIR: mountPoint, MERGE_DISK_FULL_RETRY_MS: '300' } });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=16m,nr_inodes=${INODES}`, 'tmpfs', mountPoint], { stdio: 'pipe' });
+  mounted = true;
+  sys = await startSystem({
+    env: { DATA_DIR: path.join(mountPoint, 'data'), MIN_FREE_DISK: '1MB', MERGE_DISK_FULL_RETRY_MS: '100', MERGE_DISK_FULL_RETRIES: '2' },
+  });
 });
 after(async () => {
   await sys?.stop();
-  if (!mountError) execFileSync('umount', [mountPoint]);
+  if (mounted) execFileSync('umount', [mountPoint]);
   await rmdir(mountPoint);
 });
 
-const filler = () => path.join(mountPoint, 'filler');
+const fillers = () => path.join(mountPoint, 'fillers');
 
 /** Fills the filesystem until only `leaveBytes` are free. */
 async function fillDisk(leaveBytes: number) {
-  await rm(filler(), { force: true });
+  await rm(fillers(), { recursive: true, force: true });
+  await mkdir(fillers());
   const { bavail, bsize } = await statfs(mountPoint);
-  await writeFile(filler(), Buffer.alloc(Math.max(bavail * bsize - leaveBytes, 0)));
+  await writeFile(path.join(fillers(), 'bytes'), Buffer.alloc(Math.max(bavail * bsize - leaveBytes, 0)));
 }
 
-test('disk full during a chunk write, then during a merge', async (t) => {
-  if (mountError) {
-    t.skip(`cannot mount a tmpfs here (${mountError}); this test needs root`);
-    return;
+/** Takes every inode left, with empty files. */
+async function exhaustInodes() {
+  for (let i = 0; ; i++) {
+    try {
+      await writeFile(path.join(fillers(), `inode-${i}`), '');
+    } catch {
+      return;
+    }
   }
+}
+
+test('disk full: chunks refused and not counted; a full disk still merges; a merge that cannot fit ends', async () => {
   const system = sys!;
-  console.log(`disk full: using a 16 MiB tmpfs mounted at ${mountPoint}`);
   const url = system.urls[0]!;
   const file = randomFile(4 * MiB);
   const options: UploadOptions = { urls: [url], identifier: 'tight-disk', chunkSize: MiB, body: 'octet' };
   const chunks = cutChunks(file.length, options.chunkSize);
 
-  await fillDisk(256 * 1024);
+  // Below the reserve: refused before a byte is written.
+  await fillDisk(512 * 1024);
   const refused = await sendChunk(url, file, chunks[0]!, options);
   assert.equal(refused.status, 507);
   assert.equal((refused.body as { error: { code: string } }).error.code, 'insufficient_storage');
   assert.equal(await testChunk(url, file, chunks[0]!, options), 204, 'the chunk is not counted');
-  assert.deepEqual(await readdir(system.layout.tmpDir), [], 'no partial body left');
+  const ready = await fetch(`${system.opsUrls[0]}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.equal(((await ready.json()) as { checks: { storage: string } }).checks.storage, 'disk nearly full');
 
-  // Room for the chunks but not for the merged copy of them.
-  await fillDisk(4 * MiB + 512 * 1024);
+  // Room for the chunks and the reserve, not for a second copy: the merge needs none.
+  await fillDisk(4 * MiB + 1.5 * MiB);
   for (const chunk of chunks) assert.equal((await sendChunk(url, file, chunk, options)).status, 200);
-  const uploadId = (await system.store.readUpload(system.keyHashOf('tight-disk')))!.uploadId;
   await system.startWorker();
-  const job = (await system.queue.getJob(mergeJobId(uploadId)))!;
-  let state = await job.getState();
-  for (let i = 0; i < 250 && state !== 'delayed'; i++) {
-    await sleep(20);
-    state = await job.getState();
-  }
-  assert.equal(state, 'delayed', 'the merge waits for space');
-  assert.equal((await system.store.readUpload(system.keyHashOf('tight-disk')))?.state, 'merging', 'the upload is not failed');
-  const temps = (await readdir(system.layout.uploadFilesDir(uploadId))).filter((n) => n.endsWith('.merging'));
-  assert.deepEqual(temps, [], 'the partial merge was removed');
+  const merged = await system.waitForState('tight-disk', ['complete', 'failed']);
+  assert.equal(merged.state, 'complete', merged.error);
+  assert.equal(merged.sha256, sha256(file));
+  assert.ok((await readFile(path.join(system.config.dataDir, merged.path!))).equals(file));
 
-  await rm(filler());
-  const upload = await system.waitForState('tight-disk', ['complete', 'failed']);
-  assert.equal(upload.state, 'complete', upload.error);
-  assert.equal(upload.sha256, sha256(file));
-  assert.ok((await readFile(path.join(mountPoint, upload.path!))).equals(file));
-  // BullMQ counts the successful run as an attempt; the waits for space count none.
-  assert.equal((await system.queue.getJob(mergeJobId(uploadId)))!.attemptsMade, 1, 'waiting for space used no attempt');
+  // Every inode taken after the chunks are in: the merge cannot make the published file's folder.
+  await rm(fillers(), { recursive: true, force: true });
+  await mkdir(fillers());
+  const second = randomFile(64 * 1024);
+  const secondOptions: UploadOptions = { urls: [url], identifier: 'no-inodes', chunkSize: 16 * 1024 };
+  const secondChunks = cutChunks(second.length, secondOptions.chunkSize);
+  for (const chunk of secondChunks.slice(0, -1)) assert.equal((await sendChunk(url, second, chunk, secondOptions)).status, 200);
+  await exhaustInodes();
+  assert.equal((await sendChunk(url, second, secondChunks.at(-1)!, secondOptions)).status, 200, 'the last chunk needs no inode');
+  const failed = await eventually(() => system.readUpload('no-inodes'), { accept: (u) => u?.state === 'failed', what: 'the merge ended' });
+  assert.match(failed!.error ?? '', /storage stayed full through 2 tries/);
+  console.log(`disk full: 507 below the reserve, a full disk merged in place, a merge without room failed after 2 waits (${failed!.error})`);
+  await rm(fillers(), { recursive: true, force: true });
 });

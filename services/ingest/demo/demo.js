@@ -1,6 +1,8 @@
 /*
  * Chunkyard demo page: resumable.js uploads to /upload, then follows each file's merge
- * through the server-sent events of /events until it is stored, failed or cancelled.
+ * through the server-sent events of /events?id=... (the page's own uploads: without
+ * upload tokens nobody may watch uploads they do not name) until it is stored, failed or
+ * cancelled.
  *
  * Page options (query string): chunkSize (bytes, default 1 MiB), simultaneous (default 4).
  * An upload token, when the server wants one, goes in the fragment: #token=<jwt>.
@@ -201,6 +203,7 @@
       existing.el.querySelector('.result').hidden = true;
     } else {
       addRow(file);
+      listen();
     }
     r.upload();
   });
@@ -236,9 +239,23 @@
     });
   });
 
-  /* One event stream for every upload of this scope (one connection, however many files). */
+  /*
+   * One event stream for the page's uploads (one connection, however many files), naming
+   * them; opened again, a moment after a file is added, to name the new one too.
+   */
+  var events;
+  var reopenTimer;
   function listen() {
-    var events = new EventSource('/events' + (token ? '?token=' + encodeURIComponent(token) : ''));
+    clearTimeout(reopenTimer);
+    reopenTimer = setTimeout(openStream, 100);
+  }
+  function openStream() {
+    if (events) events.close();
+    var ids = Object.keys(rows).slice(-100);
+    if (ids.length === 0) return;
+    var query = ids.map(function (id) { return 'id=' + encodeURIComponent(id); });
+    if (token) query.push('token=' + encodeURIComponent(token));
+    events = new EventSource('/events?' + query.join('&'));
     function onEvent(event) {
       var data = JSON.parse(event.data);
       var row = rows[data.identifier];
@@ -274,6 +291,5 @@
   ['dragleave', 'drop'].forEach(function (type) {
     dropzone.addEventListener(type, function () { dropzone.classList.remove('is-over'); });
   });
-  listen();
   updateSummary();
 })();

@@ -1,7 +1,8 @@
 /**
- * Free space on the data directory's filesystem, read at most once a second. Writes are
- * refused (storage_full, which clients retry) and readiness fails while less than the
- * reserve is free, so an upload can never fill the disk the rest of the system needs.
+ * Free space on the data directory's filesystem. Writes are refused (storage_full, which
+ * clients retry) and readiness fails while less than the reserve is free, so an upload can
+ * never fill the disk the rest of the system needs. Plenty of space is believed for a
+ * second; a shortage is checked again every time, so writes resume as soon as space is freed.
  */
 import { statfs } from 'node:fs/promises';
 
@@ -32,6 +33,8 @@ export class DiskSpace {
   }
 
   async belowReserve(): Promise<boolean> {
+    if ((await this.freeBytes()) >= this.reserveBytes) return false;
+    this.checkedAt = 0;
     return (await this.freeBytes()) < this.reserveBytes;
   }
 }

@@ -113,7 +113,12 @@ export class FsAssembly implements Assembly {
     if (this.republishing) return { location: this.layout.relative(this.targetPath), size: this.written, sha256 };
 
     const dir = this.layout.uploadFilesDir(this.spec.uploadId);
-    if ((await mkdir(dir, { recursive: true })) !== undefined) await fsyncDirectory(this.layout.filesDir);
+    // Not recursive (files/ is always there): a recursive mkdir reports a full disk as ENOENT.
+    const made = await mkdir(dir).then(() => true, (err: unknown) => {
+      if (errorCodeOf(err) !== 'EEXIST') throw err;
+      return false;
+    });
+    if (made) await fsyncDirectory(this.layout.filesDir);
     const destination = path.join(dir, sanitizeFilename(this.spec.name));
     await rename(this.targetPath, destination);
     // The published name must survive a power cut before the result is recorded.
