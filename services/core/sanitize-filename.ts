@@ -3,8 +3,10 @@
  * published under, inside its own `files/<upload id>/` folder. The name stays
  * recognisable, but cannot leave the folder, hide, or trip up common filesystems.
  */
-const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029/\\<>:"|?*]/gu;
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i;
+const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029/\\<>:"|?*\u2044\u2215\u2216\u29f8\u29f9\uff0f\uff3c]/gu;
+// Names Windows keeps for devices, also with an extension or spaces before it (`CON .txt`
+// is CON), and with superscript digits, which Windows counts as digits (`COM¹`).
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|conin\$|conout\$|clock\$|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3])\s*(\..*)?$/i;
 const MAX_BYTES = 200;
 
 export function sanitizeFilename(original: string): string {

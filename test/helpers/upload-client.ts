@@ -30,6 +30,8 @@ export interface UploadOptions {
   retries?: number;
   /** Octet bodies only: stream each body in a few pieces with pauses, like a slow network. */
   trickle?: boolean;
+  /** Sent with every request (a token, or the address a proxy says the client has). */
+  headers?: Record<string, string>;
 }
 
 export interface ChunkSpec {
@@ -98,7 +100,7 @@ export async function sendChunk(url: string, file: Buffer, chunk: ChunkSpec, opt
   if ((options.body ?? 'multipart') === 'octet') {
     response = await fetch(`${url}/upload?${new URLSearchParams(fields)}`, {
       method,
-      headers: { 'content-type': 'application/octet-stream' },
+      headers: { 'content-type': 'application/octet-stream', ...options.headers },
       body: options.trickle ? trickle(bytes) : bytes,
       ...(options.trickle ? { duplex: 'half' } : {}),
     } as RequestInit);
@@ -107,7 +109,7 @@ export async function sendChunk(url: string, file: Buffer, chunk: ChunkSpec, opt
     for (const [key, value] of Object.entries(fields)) form.append(key, value);
     form.append('file', new Blob([bytes as Uint8Array<ArrayBuffer>]), 'blob');
     const query = options.prefix === 'flow' ? '' : `?${new URLSearchParams(fields)}`;
-    response = await fetch(`${url}/upload${query}`, { method, body: form });
+    response = await fetch(`${url}/upload${query}`, { method, body: form, headers: options.headers });
   }
   const text = await response.text();
   return { chunk: chunk.number, status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
@@ -127,7 +129,7 @@ function trickle(bytes: Uint8Array, pieces = 4, pauseMs = 15): ReadableStream<Ui
 }
 
 export async function testChunk(url: string, file: Buffer, chunk: ChunkSpec, options: UploadOptions): Promise<number> {
-  const response = await fetch(`${url}/upload?${new URLSearchParams(protocolFields(file, chunk, options))}`);
+  const response = await fetch(`${url}/upload?${new URLSearchParams(protocolFields(file, chunk, options))}`, { headers: options.headers });
   await response.arrayBuffer();
   return response.status;
 }

@@ -43,11 +43,11 @@ after(async () => {
   await new Promise((resolve) => receiver.close(resolve));
 });
 
-function acceptedFor(uploadId: string) {
+function acceptedFor(uploadId: string): Promise<(typeof attempts)[number][]> {
   return eventually(() => {
     const accepted = attempts.filter((a) => a.answered === 200 && a.headers['x-chunkyard-delivery'] === uploadId);
     return accepted.length > 0 ? accepted : undefined;
-  }, { what: `an accepted delivery for ${uploadId}` });
+  }, { what: `an accepted delivery for ${uploadId}` }) as Promise<(typeof attempts)[number][]>;
 }
 
 test('a completed upload: one accepted, signed delivery after failed attempts, even when its merge runs again', async () => {

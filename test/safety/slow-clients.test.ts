@@ -1,13 +1,13 @@
 /**
  * Slow clients cannot pin the server: a connection that dribbles its headers, trickles
- * its body or stalls mid-body is closed after the configured timeouts, its temp file
- * goes, and a normal upload goes through while fifty of them hang on.
+ * its body or stalls mid-body is closed after the configured timeouts, nothing of it is
+ * counted (what it wrote goes with the sweep), a normal upload goes through while fifty of
+ * them hang on, and one client cannot hold more than its share of requests.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { readdir } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually } from '../helpers/eventually.js';
 import { startSystem, type TestSystem } from '../helpers/system.js';
 import { randomFile, uploadFile } from '../helpers/upload-client.js';
 
@@ -65,8 +65,9 @@ test('a body trickled a byte at a time: 408 after the request timeout, and its t
   console.log(`trickled body: closed after ${ms} ms (REQUEST_TIMEOUT_MS=2000)`);
   assert.ok(ms < 6_000, `closed after ${ms} ms`);
   assert.match(client.received(), /^HTTP\/1\.1 408/);
-  await sleep(100);
-  assert.deepEqual(await readdir(sys.layout.tmpDir), []);
+  assert.equal(await sys.readUpload('slow'), undefined, 'nothing counted');
+  await sys.sweep();
+  assert.deepEqual(await sys.unownedDataFiles(), [], 'what it wrote went with the sweep');
 });
 
 test('a body that stalls half way: closed after the idle timeout, and its temp file removed', async () => {
@@ -74,8 +75,9 @@ test('a body that stalls half way: closed after the idle timeout, and its temp f
   const ms = await client.closedAfterMs;
   console.log(`stalled body: closed after ${ms} ms (IDLE_TIMEOUT_MS=1500)`);
   assert.ok(ms < 6_000, `closed after ${ms} ms`);
-  await sleep(100);
-  assert.deepEqual(await readdir(sys.layout.tmpDir), []);
+  assert.equal(await sys.readUpload('slow'), undefined, 'nothing counted');
+  await sys.sweep();
+  assert.deepEqual(await sys.unownedDataFiles(), [], 'what it wrote went with the sweep');
 });
 
 test('fifty slow clients do not stop a normal upload', async () => {
@@ -84,4 +86,28 @@ test('fifty slow clients do not stop a normal upload', async () => {
   assert.ok(responses.every((r) => r.status === 200));
   await sys.waitForState('beside-the-slow', ['queued']);
   for (const client of clients) client.stop();
+});
+
+test('one client may hold only MAX_REQUESTS_PER_CLIENT requests at once; others are not affected', async () => {
+  const limited = await startSystem({ env: { TRUST_PROXY: 'true', MAX_REQUESTS_PER_CLIENT: '4', REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '1000' } });
+  try {
+    const limitedPort = Number(new URL(limited.urls[0]!).port);
+    const held: net.Socket[] = [];
+    // Four bodies that never finish, from one client (as the proxy in front says).
+    for (let i = 0; i < 4; i++) {
+      const socket = net.connect(limitedPort, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.write(rawHead.replace('Host: x\r\n', `Host: x\r\nX-Forwarded-For: 203.0.113.7\r\n`) + 'x'.repeat(10));
+      held.push(socket);
+    }
+    const sameClient = async () => fetch(`${limited.urls[0]}/uploads/anything`, { headers: { 'x-forwarded-for': '203.0.113.7' } });
+    const refused = await eventually(sameClient, { accept: (response) => response.status === 503, what: 'the fifth request refused' });
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'service_unavailable');
+    const other = await fetch(`${limited.urls[0]}/uploads/anything`, { headers: { 'x-forwarded-for': '198.51.100.9' } });
+    assert.equal(other.status, 404, 'another client is served');
+    for (const socket of held) socket.destroy();
+    await eventually(sameClient, { accept: (response) => response.status === 404, what: 'the slots given back' });
+  } finally {
+    await limited.stop();
+  }
 });

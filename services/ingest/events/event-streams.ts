@@ -101,8 +101,12 @@ export class EventStreams {
   private write(stream: OpenStream, text: string): void {
     if (!stream.started || stream.res.writableEnded) return;
     stream.res.write(text);
-    // A client that does not read must not make this process hold its events in memory.
-    if (stream.res.writableLength > this.limits.maxBufferedBytes) stream.close();
+    // A client that does not read must not make this process hold its events in memory:
+    // its connection is dropped, and what waited for it freed at once.
+    if (stream.res.writableLength > this.limits.maxBufferedBytes) {
+      stream.close();
+      stream.res.destroy();
+    }
   }
 
   private startHeartbeat(): void {

@@ -19,7 +19,7 @@ export function corsPolicy(originsSetting: string, credentials: boolean): Middle
       return allowed.has(origin) || anyOrigin ? origin : '';
     },
     credentials,
-    allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     allowHeaders: ['Authorization', 'Content-Type', 'X-Upload-Token', 'X-Request-Id', 'X-Requested-With', 'Cache-Control'],
     exposeHeaders: ['X-Request-Id'],
     maxAge: 600,

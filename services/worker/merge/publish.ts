@@ -34,6 +34,8 @@ export async function publishMerge(
   const { keyHash, uploadId } = job.data;
   const result = await assembly.finish();
   await job.updateProgress(progressOf(job, upload, result.size));
+  // No longer in progress: its client may start another upload as soon as it sees this one complete.
+  if (upload.quotaSubject) await state.releaseQuota(upload.quotaSubject, keyHash);
   if (!(await state.finishMerge(keyHash, uploadId, result))) {
     // Cancelled while merging (DELETE /uploads/:id): what was published must go too.
     const now = await state.read(keyHash);
