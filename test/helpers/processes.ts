@@ -19,8 +19,17 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startService(service: ServiceName, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[service], '--import', 'tsx', path.join(repoRoot, 'services', service, 'main.ts')], {
+export interface ServiceOptions {
+  /** Runs the process with this many file descriptors at most (`ulimit -n`). */
+  fileDescriptorLimit?: number;
+}
+
+export function startService(service: ServiceName, env: Record<string, string>, options: ServiceOptions = {}): ServiceProcess {
+  const args = [...SERVICE_NODE_FLAGS[service], '--import', 'tsx', path.join(repoRoot, 'services', service, 'main.ts')];
+  const [command, commandArgs] = options.fileDescriptorLimit
+    ? ['bash', ['-c', `ulimit -n ${options.fileDescriptorLimit} && exec "$0" "$@"`, process.execPath, ...args]]
+    : [process.execPath, args];
+  const child = spawn(command, commandArgs, {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'info', WORKER_PORT: '0', OPS_PORT: '0', MIN_FREE_DISK: '1MB', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../../services/shared/config.js';
 import { startSystem, type TestSystem } from '../helpers/system.js';
 import { randomFile, sendChunk, cutChunks, uploadFile } from '../helpers/upload-client.js';
 
@@ -115,5 +116,47 @@ describe('operator endpoints', () => {
       assert.equal(ready.status, 200);
       assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { redis: 'ok', storage: 'ok', shuttingDown: false });
     }
+  });
+});
+
+describe('readiness and the operator credential', () => {
+  test('a Redis nearly out of memory makes the processes not ready (every write would be refused)', async () => {
+    const used = Number(/^used_memory:(\d+)/m.exec(await sys.redis.info('memory'))![1]);
+    await sys.redis.config('SET', 'maxmemory', String(Math.ceil(used * 1.02)));
+    try {
+      for (const url of [sys.opsUrls[0]!, workerUrl]) {
+        const ready = await fetch(`${url}/readyz`);
+        assert.equal(ready.status, 503, url);
+        assert.match(((await ready.json()) as { checks: { redis: string } }).checks.redis, /^memory nearly full/);
+      }
+    } finally {
+      await sys.redis.config('SET', 'maxmemory', '0');
+    }
+    assert.equal((await fetch(`${sys.opsUrls[0]}/readyz`)).status, 200);
+  });
+
+  test('a weak ADMIN_PASSWORD is refused at start-up', () => {
+    for (const weak of ['x', 'short-password', 'aaaaaaaaaaaaaaaaaaaa']) {
+      assert.throws(() => loadConfig({ ADMIN_PASSWORD: weak }), /ADMIN_PASSWORD/);
+    }
+    assert.doesNotThrow(() => loadConfig({ ADMIN_PASSWORD: 'correct horse battery staple' }));
+  });
+
+  test('repeated wrong credentials are slowed down, per client address', async () => {
+    const wrong = { authorization: `Basic ${Buffer.from('ops:guess').toString('base64')}` };
+    // A few free guesses (an earlier test used some), then every further one must wait.
+    const statuses: number[] = [];
+    let slowed: Response | undefined;
+    for (let i = 0; i < 6 && !slowed; i++) {
+      const response = await fetch(`${sys.opsUrls[0]}/metrics`, { headers: wrong });
+      statuses.push(response.status);
+      if (response.status === 429) slowed = response;
+    }
+    assert.ok(slowed, `told to wait after a few guesses (${statuses.join(', ')})`);
+    assert.ok(statuses.slice(0, -1).every((status) => status === 401));
+    assert.ok(Number(slowed.headers.get('retry-after')) >= 1);
+    assert.equal((await fetch(`${sys.opsUrls[0]}/metrics`, { headers: wrong })).status, 429, 'and the next one');
+    // The right credential from the same address must wait too: guessing is not free.
+    assert.equal((await fetch(`${sys.opsUrls[0]}/metrics`, { headers: auth })).status, 429);
   });
 });
