@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import { startBrowserFixture, type BrowserFixture } from '../helpers/browser.js';
+import { eventually } from '../helpers/eventually.js';
 import type { TestSystem } from '../helpers/system.js';
 import { randomFile, sha256 } from '../helpers/upload-client.js';
 
@@ -38,13 +39,9 @@ async function slowPage(delayMs: number): Promise<Page> {
 
 const writeSource = (name: string, bytes: Buffer) => fixture.writeSource(name, bytes);
 
-/** Waits for `condition`, failing after 30 s instead of hanging. */
+/** Waits for `condition`, failing with `what` instead of hanging. */
 async function until(what: string, condition: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(25);
-  }
+  await eventually(condition, { what });
 }
 
 async function serverState(identifier: string) {

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startBrowserFixture, type BrowserFixture } from '../helpers/browser.js';
+import { eventually } from '../helpers/eventually.js';
 import { randomFile, sha256 } from '../helpers/upload-client.js';
 
 const MiB = 1024 * 1024;
@@ -55,11 +56,10 @@ test('flow.js uploads 1 B, 1 MiB + 1 B and 12 MiB, four chunks at a time, and th
   for (const [name, bytes] of files) {
     const identifier = identifiers[name]!;
     assert.ok(!identifier.startsWith('error'), `${name}: ${identifier}`);
-    let status: { state: string; path: string; sha256: string } | undefined;
-    for (let i = 0; i < 200 && status?.state !== 'complete'; i++) {
-      status = (await (await fetch(`${sys.urls[0]}/uploads/${identifier}`)).json()) as typeof status;
-      if (status?.state !== 'complete') await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    const status = await eventually(async () => (await (await fetch(`${sys.urls[0]}/uploads/${identifier}`)).json()) as { state: string; path: string; sha256: string }, {
+      accept: (s) => s.state === 'complete' || s.state === 'failed',
+      what: `${name} merged`,
+    });
     assert.equal(status?.sha256, sha256(bytes), `${name}: merged`);
     assert.ok((await readFile(path.join(sys.config.dataDir, status!.path))).equals(bytes), `${name}: bytes equal`);
   }

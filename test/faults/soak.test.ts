@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startSystem, type TestSystem } from '../helpers/system.js';
+import { eventually } from '../helpers/eventually.js';
 import { randomFile, sha256, uploadFile } from '../helpers/upload-client.js';
 
 const UPLOADS = Number(process.env.SOAK_UPLOADS ?? 1000);
@@ -64,11 +65,8 @@ test(`soak: ${UPLOADS} uploads, shuffled and duplicated chunks, 2 ingest instanc
     const merged = await readFile(path.join(sys.config.dataDir, upload.path!));
     if (!merged.equals(file) || upload.sha256 !== sha256(file)) corrupted += 1;
   }
-  let merges = await mergesCounted();
-  for (let i = 0; i < 100 && merges < UPLOADS; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    merges = await mergesCounted();
-  }
+  // Each worker counts its merge just after the upload is recorded complete.
+  const merges = await eventually(mergesCounted, { accept: (count) => count >= UPLOADS, what: 'every merge counted' }).catch(() => mergesCounted());
   console.log(`soak: ${UPLOADS} uploads in ${((Date.now() - started) / 1000).toFixed(1)} s: ${corrupted} corrupted, ${lost} lost, ${completions} completions, ${merges} merges`);
   assert.equal(corrupted, 0);
   assert.equal(lost, 0);

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startLocalCluster, type LocalCluster } from '../../scripts/local-cluster.js';
+import { eventually } from '../helpers/eventually.js';
 import { openSse } from '../helpers/sse.js';
 import { randomFile, sha256, uploadFile } from '../helpers/upload-client.js';
 
@@ -41,11 +42,7 @@ test('an upload through nginx lands on both ingest instances and merges exactly 
   assert.ok(perInstance.every((count) => count > 0), `both instances took chunks: ${perInstance.join(', ')}`);
   assert.equal(perInstance.reduce((a, b) => a + b, 0), responses.length);
   // The worker counts the merge just after it records the upload complete.
-  let merged = 0;
-  for (let i = 0; i < 100 && merged === 0; i++) {
-    merged = await counter(cluster.workerUrl, 'chunkyard_uploads_completed_total');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  const merged = await eventually(() => counter(cluster.workerUrl, 'chunkyard_uploads_completed_total'), { accept: (count) => count > 0, what: 'the merge counted' });
   assert.equal(merged, 1, 'merged exactly once');
   assert.equal(responses.filter((r) => r.body?.outcome === 'completed').length, 1);
 

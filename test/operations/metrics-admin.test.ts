@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../services/shared/config.js';
+import { eventually } from '../helpers/eventually.js';
 import { startSystem, type TestSystem } from '../helpers/system.js';
 import { randomFile, sendChunk, cutChunks, uploadFile } from '../helpers/upload-client.js';
 
@@ -48,9 +49,9 @@ describe('metrics', () => {
     await sendChunk(sys.urls[0]!, file, chunks[0]!, options);
     await uploadFile(file, options);
     await sys.waitForState('metered', ['complete']);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const ingestAfter = await scrape(sys.opsUrls[0]!);
-    const workerAfter = await scrape(workerUrl);
+    // The worker counts the merge just after it records the upload complete; the job completes after that.
+    const workerAfter = await eventually(() => scrape(workerUrl), { accept: (m) => delta(workerBefore, m, 'chunkyard_uploads_completed_total') === 1, what: 'the merge counted' });
+    const ingestAfter = await eventually(() => scrape(sys.opsUrls[0]!), { accept: (m) => m.get('chunkyard_queue_jobs{queue="merge",state="completed"}') === 1, what: 'the job completed' });
 
     const n = chunks.length;
     assert.equal(delta(ingestBefore, ingestAfter, 'chunkyard_chunks_received_total{outcome="stored"}'), n - 1);

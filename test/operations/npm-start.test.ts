@@ -9,7 +9,7 @@ import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually } from '../helpers/eventually.js';
 import { freePort } from '../helpers/redis-server.js';
 import { repoRoot } from '../helpers/processes.js';
 import { randomFile, sha256, uploadFile } from '../helpers/upload-client.js';
@@ -38,16 +38,15 @@ test('without REDIS_URL it starts a private redis-server and the system works', 
   const port = await freePort();
   const started = runStart({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', WORKER_PORT: '0' });
   try {
-    for (let i = 0; i < 400 && !(started.output().includes('ingest listening') && started.output().includes('worker ready')); i++) await sleep(25);
+    await eventually(() => started.output().includes('ingest listening') && started.output().includes('worker ready'), { what: 'npm start ready' });
     assert.match(started.output(), /private redis-server started/);
     const url = `http://127.0.0.1:${port}`;
     const file = randomFile(300_000);
     await uploadFile(file, { urls: [url], identifier: 'started', chunkSize: 100_000 });
-    let status: Record<string, unknown> = {};
-    for (let i = 0; i < 200 && status.state !== 'complete'; i++) {
-      status = (await (await fetch(`${url}/uploads/started`)).json()) as Record<string, unknown>;
-      await sleep(25);
-    }
+    const status = await eventually(async () => (await (await fetch(`${url}/uploads/started`)).json()) as Record<string, unknown>, {
+      accept: (s) => s.state === 'complete' || s.state === 'failed',
+      what: 'the upload merged',
+    });
     assert.equal(status.state, 'complete');
     assert.equal(status.sha256, sha256(file));
     assert.ok((await readdir(path.join(dataDir, 'redis'))).length > 0, 'Redis keeps its files under DATA_DIR/redis');

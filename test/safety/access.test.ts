@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
+import { eventually } from '../helpers/eventually.js';
 import { startSystem, type TestSystem } from '../helpers/system.js';
 import { cutChunks, protocolFields, randomFile, sha256 } from '../helpers/upload-client.js';
 
@@ -86,11 +87,10 @@ describe('upload tokens', () => {
       const response = await fetch(`${sys.urls[0]}/uploads/${identifier}`, { headers: { authorization: `Bearer ${jwt}` } });
       return response.json() as Promise<Record<string, any>>;
     };
-    let [a, b] = [await statusFor(alice), await statusFor(bob)];
-    for (let i = 0; i < 200 && (a.state !== 'complete' || b.state !== 'complete'); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-      [a, b] = [await statusFor(alice), await statusFor(bob)];
-    }
+    const [a, b] = await eventually(async () => [await statusFor(alice), await statusFor(bob)], {
+      accept: ([x, y]) => x!.state === 'complete' && y!.state === 'complete',
+      what: 'both uploads merged',
+    });
     assert.equal(a.sha256, sha256(aliceFile));
     assert.equal(b.sha256, sha256(bobFile));
     assert.notEqual(a.path, b.path);
