@@ -4,7 +4,7 @@
  * reaches it too. Its stdout and stderr go to `<dir>/<name>.out` for error messages.
  *
  * `kill` signals it only while it is still our unreaped child and its /proc/<pid>/cmdline
- * names `marker` (its config file or port): it never signals anything it did not start.
+ * names `marker` (its config file, its port): it never signals anything it did not start.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -31,8 +31,8 @@ export interface DaemonOptions {
   args: string[];
   /** Folder for `<name>.out`. */
   dir: string;
-  /** Text its /proc/<pid>/cmdline must contain before it is signalled. */
-  marker: string;
+  /** What its /proc/<pid>/cmdline (arguments joined by spaces) must contain before it is signalled. */
+  marker: string | RegExp;
   /** Log files it writes itself (tailed in error messages). */
   logFiles?: string[];
   env?: NodeJS.ProcessEnv;
@@ -58,8 +58,8 @@ export function spawnDaemon(options: DaemonOptions): Daemon {
 
   async function ours(): Promise<boolean> {
     if (reason !== undefined || pid < 0) return false;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    return cmdline.replaceAll('\0', ' ').includes(options.marker);
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
+    return typeof options.marker === 'string' ? cmdline.includes(options.marker) : options.marker.test(cmdline);
   }
 
   return {
