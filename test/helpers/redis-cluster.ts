@@ -27,9 +27,10 @@ export interface RedisCluster {
 
 const MASTERS = 3;
 
+/** `timeoutMs` caps each step: a node's start, `redis-cli --cluster create`, each node's cluster_state:ok. */
 export async function startRedisCluster(options: { timeoutMs?: number } = {}): Promise<RedisCluster> {
   const started = performance.now();
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-redis-cluster-'));
   const nodes: RedisNode[] = [];
   async function stop() {
@@ -52,8 +53,8 @@ export async function startRedisCluster(options: { timeoutMs?: number } = {}): P
     }
     const addresses = nodes.map((node) => node.address);
     await runTool('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeoutMs });
-    // redis-cli returns once the slots are assigned; each node says ok only once gossip has
-    // told it every slot is served.
+    // redis-cli returns once the nodes agree on the slots; each node says ok only once it
+    // knows every slot is served, and a master not before 2 s after its own start.
     for (const node of nodes) {
       await waitFor(`${node.name} to report cluster_state:ok`, async () => parseInfo(await askRedis(node.port, 'CLUSTER', 'INFO')).cluster_state === 'ok', {
         timeoutMs,

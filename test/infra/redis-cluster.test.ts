@@ -13,11 +13,14 @@ import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.j
 
 let cluster: RedisCluster;
 let client: Cluster;
+/** Every client made, for `after`: BullMQ does not close connections it was given. */
+const clients: Cluster[] = [];
 
 function connect(): Cluster {
   // BullMQ needs maxRetriesPerRequest: null (its blocking commands wait indefinitely).
   const made = new Cluster(cluster.startupNodes, { redisOptions: { maxRetriesPerRequest: null } });
   made.on('error', () => undefined); // a failing command rejects; stop() cuts connections on purpose
+  clients.push(made);
   return made;
 }
 
@@ -27,7 +30,7 @@ before(async () => {
   client = connect();
 });
 after(async () => {
-  client?.disconnect();
+  for (const made of clients) made.disconnect();
   await cluster?.stop();
 });
 
@@ -54,7 +57,10 @@ test('a Lua script over two keys works when one hash tag puts them in one slot, 
 test("a BullMQ queue and worker with prefix '{chunkyard}' process a job, every key in one slot", { timeout: 30_000 }, async () => {
   const prefix = '{chunkyard}';
   const queue = new Queue('merge', { connection: client, prefix });
-  const events = new QueueEvents('merge', { connection: connect(), prefix });
+  // QueueEvents reads the events stream from '$' (what is added after its first XREAD),
+  // and waitUntilReady() does not wait for that XREAD: on a cluster the job could finish
+  // before it and the 'completed' event would never arrive. A new queue: read it all.
+  const events = new QueueEvents('merge', { connection: connect(), prefix, lastEventId: '0-0' });
   const worker = new Worker('merge', async (job) => ({ doubled: (job.data as { n: number }).n * 2 }), { connection: connect(), prefix });
   try {
     await events.waitUntilReady();
@@ -77,7 +83,7 @@ test("a BullMQ queue and worker with prefix '{chunkyard}' process a job, every k
 test('stop() kills the servers and removes the folder', async () => {
   const pids = cluster.pids();
   assert.equal(pids.length, 3);
-  client.disconnect();
+  for (const made of clients) made.disconnect();
   await cluster.stop();
   for (const pid of pids) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `pid ${pid} is gone`);
   await assert.rejects(access(cluster.dir), { code: 'ENOENT' });
