@@ -49,7 +49,7 @@ export async function startRedisNode(options: RedisNodeOptions): Promise<RedisNo
       ],
       dir: options.dir,
       // redis-server renames itself "redis-server 127.0.0.1:<port>" once it runs.
-      marker: new RegExp(`(127\\.0\\.0\\.1:${port}|--port ${port}) `),
+      marker: new RegExp(`(127\\.0\\.0\\.1:${port}|--port ${port})(?!\\d)`),
       logFiles: [path.join(options.dir, `${options.name}.log`)],
     });
     try {
