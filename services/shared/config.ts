@@ -96,6 +96,28 @@ export const settings = {
     './data',
     'Directory holding `partial/` (uploads being received), `files/` (published files) and `tmp/`; one filesystem, so publishing is an atomic rename.',
   ),
+  STORAGE: setting(
+    z.enum(['fs', 's3']),
+    'fs',
+    'Where uploads are stored: `fs` (`DATA_DIR`, one filesystem shared by every ingest and worker) or `s3` (an S3-compatible bucket: no shared disk; `DATA_DIR` then only holds request bodies in flight).',
+  ),
+  S3_ENDPOINT: setting(
+    z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+    '',
+    'S3 endpoint for non-AWS stores (Ceph RGW, MinIO, R2...); empty for AWS. Credentials come from the AWS chain: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, a profile, or an instance role.',
+  ),
+  S3_REGION: setting(z.string().regex(/^[a-z0-9-]{1,32}$/, 'expected a region such as us-east-1'), 'us-east-1', 'S3 region.'),
+  S3_BUCKET: setting(
+    z.string().refine((s) => s === '' || /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s), 'expected an S3 bucket name'),
+    '',
+    'S3 bucket holding stored ranges and published files (required with `STORAGE=s3`).',
+  ),
+  S3_PREFIX: setting(
+    z.string().refine((s) => s === '' || /^[A-Za-z0-9!_.*'()/-]{1,200}\/$/.test(s), 'expected a key prefix ending in /, such as uploads/'),
+    '',
+    'Prefix of every object key Chunkyard writes (`uploads/`), so a bucket can be shared.',
+  ),
+  S3_FORCE_PATH_STYLE: setting(flag(), 'false', 'Address buckets by path (`https://host/bucket/key`), for stores without wildcard DNS (MinIO, Ceph RGW).'),
   MIN_FREE_DISK: setting(
     byteSize(),
     '512MB',
@@ -281,6 +303,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length === 0 && parsed.REDIS_SENTINELS !== '' && parsed.REDIS_CLUSTER_NODES !== '') {
     problems.push('REDIS_CLUSTER_NODES and REDIS_SENTINELS: choose one');
+  }
+  if (problems.length === 0 && parsed.STORAGE === 's3' && parsed.S3_BUCKET === '') {
+    problems.push('S3_BUCKET: required with STORAGE=s3');
   }
   if (problems.length === 0 && parsed.HEADERS_TIMEOUT_MS > parsed.REQUEST_TIMEOUT_MS) {
     problems.push('HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS');

@@ -2,7 +2,7 @@ import cors from '@koa/cors';
 import type { Middleware } from 'koa';
 
 /**
- * Cross-origin uploads (../shared/PROTOCOL.md, "Cross-origin"): both libraries listen to
+ * Cross-origin uploads (docs/protocols/README.md): both libraries listen to
  * upload progress, so every chunk POST from another origin is preflighted. Only the
  * configured origins get CORS headers; with credentials the exact origin is echoed.
  * With none configured nothing is added: same origin only.
