@@ -6,8 +6,8 @@
  * `stop()` kills exactly these daemons and removes the folder.
  *
  * Start-up waits on readiness signals (the mon's quorum log line, the OSD's "booting ->
- * active" log line, an HTTP answer from radosgw), each with a deadline; a failure names
- * what was awaited and ends with the daemons' log tails.
+ * active" log line, an HTTP answer from radosgw) within one deadline; a failure names what
+ * was awaited and ends with the daemons' log tails.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -20,13 +20,13 @@ import { spawnDaemon, type Daemon } from './daemon.js';
 import { freePorts, listeningPorts } from './ports.js';
 import { runTool } from './run-tool.js';
 import { createS3Client, type S3ClientTimeouts, type S3Endpoint } from './s3-client.js';
-import { waitFor } from './wait.js';
+import { deadline, waitFor } from './wait.js';
 
 export interface CephRgwOptions {
   /** memstore capacity in bytes (default 4 GiB). Keep it well above what a test stores: a full OSD hangs requests. */
   memBytes?: number;
-  /** Deadline for each start-up step (default 60 s). */
-  stepTimeoutMs?: number;
+  /** Deadline for the whole start-up (default 60 s). */
+  startTimeoutMs?: number;
 }
 
 export interface CephRgw extends S3Endpoint {
@@ -51,7 +51,7 @@ const MON_ATTEMPTS = 3;
 export async function startCephRgw(options: CephRgwOptions = {}): Promise<CephRgw> {
   const started = performance.now();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-ceph-'));
-  const cluster = new Cluster(dir, options.stepTimeoutMs ?? 60_000);
+  const cluster = new Cluster(dir, deadline(options.startTimeoutMs ?? 60_000));
   const clients: S3Client[] = [];
   async function stop() {
     for (const client of clients) client.destroy();
@@ -95,7 +95,7 @@ class Cluster {
   /** Never a developer's CEPH_ARGS or /etc/ceph settings. */
   private readonly env: NodeJS.ProcessEnv;
 
-  constructor(readonly dir: string, readonly stepMs: number) {
+  constructor(readonly dir: string, private readonly timeLeft: () => number) {
     this.conf = path.join(dir, 'ceph.conf');
     this.env = { ...process.env, CEPH_ARGS: '', CEPH_CONF: this.conf };
   }
@@ -127,7 +127,7 @@ class Cluster {
     // Registered with the mon first. --mkfs must get the registered uuid: an OSD with
     // another one boots, is silently never marked up, and waits forever.
     const uuid = randomUUID();
-    const id = (await this.tool('ceph', ['--connect-timeout', String(Math.ceil(this.stepMs / 1000)), 'osd', 'new', uuid])).trim();
+    const id = (await this.tool('ceph', ['--connect-timeout', String(Math.ceil(this.timeLeft() / 1000)), 'osd', 'new', uuid])).trim();
     await mkdir(path.join(this.dir, `osd.${id}`));
     await this.tool('ceph-osd', ['-i', id, '--mkfs', '--osd-uuid', uuid]);
     const osd = this.start(`osd.${id}`, 'ceph-osd', ['-i', id]);
@@ -188,7 +188,7 @@ class Cluster {
   }
 
   private tool(command: string, args: string[], { conf = true } = {}): Promise<string> {
-    return runTool(command, conf ? ['-c', this.conf, ...args] : args, { timeoutMs: this.stepMs, env: this.env });
+    return runTool(command, conf ? ['-c', this.conf, ...args] : args, { timeoutMs: this.timeLeft(), env: this.env });
   }
 
   private waitForLog(daemon: Daemon, line: string): Promise<true> {
@@ -196,10 +196,10 @@ class Cluster {
     return waitFor(`${daemon.name} to log "${line}"`, async () => (await readFile(log, 'utf8').catch(() => '')).includes(line), this.waitOptions());
   }
 
-  /** Deadline per step; give up at once when any daemon has died; end errors with every log tail. */
+  /** What is left of the start-up's time; give up at once when any daemon has died; end errors with every log tail. */
   private waitOptions() {
     return {
-      timeoutMs: this.stepMs,
+      timeoutMs: this.timeLeft(),
       giveUpIf: () => {
         const dead = this.daemons.find((daemon) => daemon.exitReason());
         return dead && `${dead.name} ${dead.exitReason()}`;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { askRedis, parseInfo, startRedisNode, type RedisNode } from './redis-node.js';
 import { runTool } from './run-tool.js';
-import { waitFor } from './wait.js';
+import { deadline, waitFor } from './wait.js';
 
 export interface RedisCluster {
   /** "127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3": the seed list a cluster client takes. */
@@ -27,10 +27,10 @@ export interface RedisCluster {
 
 const MASTERS = 3;
 
-/** `timeoutMs` caps each step: a node's start, `redis-cli --cluster create`, each node's cluster_state:ok. */
+/** `timeoutMs` caps the whole start-up (default 30 s). */
 export async function startRedisCluster(options: { timeoutMs?: number } = {}): Promise<RedisCluster> {
   const started = performance.now();
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeLeft = deadline(options.timeoutMs ?? 30_000);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-redis-cluster-'));
   const nodes: RedisNode[] = [];
   async function stop() {
@@ -48,16 +48,16 @@ export async function startRedisCluster(options: { timeoutMs?: number } = {}): P
         // be taken, or above 65535 for a port from the ephemeral range.
         portCount: 2,
         args: ([, busPort]) => ['--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', `nodes-${i}.conf`],
-        startTimeoutMs: timeoutMs,
+        startTimeoutMs: timeLeft(),
       }));
     }
     const addresses = nodes.map((node) => node.address);
-    await runTool('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeoutMs });
+    await runTool('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeoutMs: timeLeft() });
     // redis-cli returns once the nodes agree on the slots; each node says ok only once it
     // knows every slot is served, and a master not before 2 s after its own start.
     for (const node of nodes) {
       await waitFor(`${node.name} to report cluster_state:ok`, async () => parseInfo(await askRedis(node.port, 'CLUSTER', 'INFO')).cluster_state === 'ok', {
-        timeoutMs,
+        timeoutMs: timeLeft(),
         giveUpIf: () => {
           const dead = nodes.find((n) => n.daemon.exitReason());
           return dead && `${dead.name} ${dead.daemon.exitReason()}`;

@@ -16,14 +16,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { askRedis, parseInfo, startRedisNode, type RedisNode } from './redis-node.js';
-import { waitFor, type WaitOptions } from './wait.js';
+import { deadline, waitFor, type WaitOptions } from './wait.js';
 
 export interface RedisSentinelOptions {
   /** Sentinel down-after-milliseconds: how long the master may not answer before it is judged down (default 1000). */
   downAfterMs?: number;
   /** Sentinel failover-timeout: a failed failover is retried after twice this (default 3000). */
   failoverTimeoutMs?: number;
-  /** Deadline for each start-up step (default 30 s). */
+  /** Deadline for the whole start-up (default 30 s). */
   timeoutMs?: number;
 }
 
@@ -58,7 +58,7 @@ const SENTINELS = 3;
 
 export async function startRedisSentinel(options: RedisSentinelOptions = {}): Promise<RedisSentinel> {
   const started = performance.now();
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeLeft = deadline(options.timeoutMs ?? 30_000);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-redis-sentinel-'));
   const servers: RedisNode[] = [];
   const sentinels: RedisNode[] = [];
@@ -66,7 +66,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
     await Promise.all([...servers, ...sentinels].map((node) => node.daemon.kill('SIGKILL')));
     await rm(dir, { recursive: true, force: true });
   }
-  const waitOptions = (ms = timeoutMs): WaitOptions => ({
+  const waitOptions = (ms = timeLeft()): WaitOptions => ({
     timeoutMs: ms,
     context: async () => (await Promise.all([...servers, ...sentinels].map((node) => node.daemon.logTail()))).join('\n'),
   });
@@ -74,9 +74,9 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
   try {
     // The full sync of a new replica starts at once, not after the default 5 s wait for more replicas.
     const replication = ['--repl-diskless-sync-delay', '0'];
-    const master = await startRedisNode({ dir, name: 'master', args: () => replication, startTimeoutMs: timeoutMs });
+    const master = await startRedisNode({ dir, name: 'master', args: () => replication, startTimeoutMs: timeLeft() });
     servers.push(master);
-    const replica = await startRedisNode({ dir, name: 'replica', args: () => [...replication, '--replicaof', '127.0.0.1', String(master.port)], startTimeoutMs: timeoutMs });
+    const replica = await startRedisNode({ dir, name: 'replica', args: () => [...replication, '--replicaof', '127.0.0.1', String(master.port)], startTimeoutMs: timeLeft() });
     servers.push(replica);
     await waitFor('the replica to finish its first sync', async () => parseInfo(await askRedis(replica.port, 'INFO', 'replication')).master_link_status === 'up', waitOptions());
 
@@ -90,7 +90,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
         `sentinel parallel-syncs ${MASTER_NAME} 1`,
         '',
       ].join('\n'));
-      sentinels.push(await startRedisNode({ dir, name: `sentinel-${i}`, configFile, args: () => ['--sentinel'], startTimeoutMs: timeoutMs }));
+      sentinels.push(await startRedisNode({ dir, name: `sentinel-${i}`, configFile, args: () => ['--sentinel'], startTimeoutMs: timeLeft() }));
     }
     // A failover needs each sentinel to know the replica (from the master's INFO) and the
     // other sentinels (from their hello messages, every 2 s): killing the master earlier

@@ -36,6 +36,16 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
+/**
+ * A start-up's deadline shared by its steps: returns a function giving the milliseconds
+ * left (at least 1), for each wait and each tool run in turn, so the whole start-up is
+ * capped and not only each step.
+ */
+export function deadline(totalMs: number): () => number {
+  const end = Date.now() + totalMs;
+  return () => Math.max(1, end - Date.now());
+}
+
 async function failure(message: string, lastError: unknown, options: WaitOptions): Promise<Error> {
   const cause = lastError instanceof Error ? ` (last probe error: ${lastError.message})` : '';
   const context = options.context ? `\n${await options.context().catch((err: Error) => `(no context: ${err.message})`)}` : '';
