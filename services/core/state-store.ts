@@ -69,7 +69,7 @@ export interface RecordResult {
   /** This call created the upload. */
   created: boolean;
   partial: boolean;
-  /** Per range asked: whether this call stored it (false: already there, or refused). */
+  /** Per range asked: whether it is the range recorded (stored now, or before by this very write); false: its bytes are not the upload's. */
   accepted: boolean[];
   /** A tus partial upload just completed: the finals (key hashes) waiting for it. */
   finals: string[];

@@ -86,6 +86,11 @@ export const settings = {
     '',
     'The master name the Sentinels watch (with `REDIS_SENTINELS`).',
   ),
+  REDIS_WAIT_REPLICAS: setting(
+    wholeNumber(0, 16),
+    '0',
+    'With Sentinel: a stored range is acknowledged only once this many replicas have it (`WAIT`), so a failover cannot lose what a client was told is stored. 1 with Sentinel; 0 for a single Redis.',
+  ),
   REDIS_PREFIX: setting(
     z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 letters, digits, _ or -'),
     'chunkyard',
@@ -300,6 +305,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length === 0 && (parsed.REDIS_SENTINELS === '') !== (parsed.REDIS_SENTINEL_MASTER === '')) {
     problems.push('REDIS_SENTINELS and REDIS_SENTINEL_MASTER: set both or neither');
+  }
+  if (problems.length === 0 && parsed.REDIS_WAIT_REPLICAS > 0 && parsed.REDIS_CLUSTER_NODES !== '') {
+    problems.push('REDIS_WAIT_REPLICAS: not supported with REDIS_CLUSTER_NODES');
   }
   if (problems.length === 0 && parsed.REDIS_SENTINELS !== '' && parsed.REDIS_CLUSTER_NODES !== '') {
     problems.push('REDIS_CLUSTER_NODES and REDIS_SENTINELS: choose one');

@@ -106,6 +106,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
 
   const closers: (() => Promise<unknown>)[] = [];
   const redis = createWorkerConnection(redisTarget(config));
+  // Tests that stop or fail over Redis expect connection errors; they must not end the process.
+  redis.on('error', () => undefined);
   // Whatever started is stopped again if the rest fails to start.
   const stopAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);

@@ -21,7 +21,9 @@
   o.now, o.idleTtl, o.resultTtl, o.cancelGraceMs, o.earlyMergeMinSize
 
   Returns JSON { outcome, uploadId, stored, ranges, prefix, size, total, earlyMerge,
-                 startsEarlyMerge, created, partial, accepted = {1|0 per range}, finals }
+                 startsEarlyMerge, created, partial, finals,
+                 accepted = {1|0 per range}: 1 when the range recorded is this one (stored now, or
+                 before by this very write), 0 when its bytes are not the upload's (discard them) }
   outcome: stored | duplicate | completed | enqueue | done | conflict | geometry | failed |
            cancelled | lost | missing | offset | fence | busy (the sweep is removing old bytes: retry)
            | replaced (the object holding the upload's bytes was replaced: they are gone, the upload failed)
@@ -124,8 +126,11 @@ for i, r in ipairs(o.ranges) do
     if r.location ~= '' then value = value .. '|' .. r.location end
     if redis.call('HSETNX', ranges, fmt(r.offset), value) == 1 then
       stored, count, outcome, accepted[i] = stored + r.length, count + 1, 'stored', 1
-    elseif tonumber(string.match(redis.call('HGET', ranges, fmt(r.offset)), '^%d+')) ~= r.length then
-      return reply('geometry')
+    else
+      local recorded = redis.call('HGET', ranges, fmt(r.offset))
+      if tonumber(string.match(recorded, '^%d+')) ~= r.length then return reply('geometry') end
+      -- The very range recorded already (the same object): the caller must keep it, not discard it.
+      if recorded == value then accepted[i] = 1 end
     end
   end
   roundings = mask
