@@ -22,17 +22,9 @@ let install: ProductionInstall | undefined;
 let redis: RedisServer | undefined;
 let dataDir: string | undefined;
 const services: CompiledService[] = [];
-let uploadUrl = '';
 
 before(async () => {
   install = await buildAndInstallForProduction();
-  redis = await startRedisServer();
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-production-data-'));
-  const [port, opsPort, workerPort] = [await freePort(), await freePort(), await freePort()];
-  const env = { REDIS_URL: redis.url, DATA_DIR: dataDir, HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
-  services.push(await startCompiledService(install.dir, 'ingest', { ...env, PORT: String(port), OPS_PORT: String(opsPort) }, `http://127.0.0.1:${opsPort}/readyz`));
-  services.push(await startCompiledService(install.dir, 'worker', { ...env, WORKER_PORT: String(workerPort) }, `http://127.0.0.1:${workerPort}/readyz`));
-  uploadUrl = `http://127.0.0.1:${port}`;
 });
 
 after(async () => {
@@ -41,6 +33,21 @@ after(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
   await install?.remove();
 });
+
+/** Starts the compiled ingest and worker once, for the tests that need them; resolves with the upload URL. */
+let started: Promise<string> | undefined;
+function startServices(): Promise<string> {
+  started ??= (async () => {
+    redis = await startRedisServer();
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-production-data-'));
+    const [port, opsPort, workerPort] = [await freePort(), await freePort(), await freePort()];
+    const env = { REDIS_URL: redis.url, DATA_DIR: dataDir, HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+    services.push(await startCompiledService(install!.dir, 'ingest', { ...env, PORT: String(port), OPS_PORT: String(opsPort) }, `http://127.0.0.1:${opsPort}/readyz`));
+    services.push(await startCompiledService(install!.dir, 'worker', { ...env, WORKER_PORT: String(workerPort) }, `http://127.0.0.1:${workerPort}/readyz`));
+    return `http://127.0.0.1:${port}`;
+  })();
+  return started;
+}
 
 test('every package dist/ loads at run time is a production dependency', async () => {
   assert.ok(install, 'built and installed');
@@ -52,6 +59,7 @@ test('every package dist/ loads at run time is a production dependency', async (
 });
 
 test('the compiled ingest serves the demo page and every asset it references', async () => {
+  const uploadUrl = await startServices();
   const page = await fetch(`${uploadUrl}/`);
   assert.equal(page.status, 200);
   const html = await page.text();
@@ -67,6 +75,7 @@ test('the compiled ingest serves the demo page and every asset it references', a
 
 for (const body of ['multipart', 'octet'] as BodyKind[]) {
   test(`an upload of ${body} chunks through the compiled ingest is merged by the compiled worker`, async () => {
+    const uploadUrl = await startServices();
     const file = randomFile(300_000);
     const identifier = `production-install-${body}`;
     const responses = await uploadFile(file, { urls: [uploadUrl], identifier, chunkSize: 64 * 1024, body, order: 'shuffled', concurrency: 3 });
