@@ -11,7 +11,8 @@
 #
 # Usage: build-stand-in-images.sh IMAGE...   (e.g. node:24-bookworm-slim redis:7-bookworm)
 #
-# The Debian root (debootstrap --variant=minbase) and the npm tarballs are cached in
+# Debian comes from the mirror this machine's apt uses (DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR
+# override it). The Debian root (debootstrap --variant=minbase) and the npm tarballs are cached in
 # $STAND_IN_CACHE (default /var/cache/chunkyard-stand-ins), so a rebuild after the engine's
 # images are gone needs no download. Needs root, debootstrap, docker and npm.
 #
@@ -19,17 +20,17 @@
 # through npm's `cafile`; the node stand-in carries that bundle at
 # /etc/ssl/certs/ca-certificates.crt, which a build can point NODE_EXTRA_CA_CERTS at (README,
 # "Building behind a TLS-inspecting proxy"). The official images are not touched.
-set -euo pipefail
+set -Eeuo pipefail
 
 CACHE=${STAND_IN_CACHE:-/var/cache/chunkyard-stand-ins}
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 NPM_MAJOR=${STAND_IN_NPM_MAJOR:-11}
 BASE=chunkyard-stand-in/debian:bookworm-minbase
 LABEL=org.chunkyard.stand-in
 
 log() { printf 'stand-in: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
+# set -e stops at the first failing command; say which, rather than exit without a word.
+trap 'log "failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
 
 [ "$#" -gt 0 ] || die "usage: $0 IMAGE... (node:<major>-bookworm-slim, redis:<tag>-bookworm, nginx:<tag>-bookworm)"
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap)"
@@ -37,6 +38,20 @@ for tool in docker debootstrap npm tar gzip; do
   command -v "$tool" >/dev/null || die "$tool is not installed (Debian: apt-get install docker.io debootstrap)"
 done
 mkdir -p "$CACHE/downloads"
+
+# The Debian mirror this machine's apt uses for a suite (deb822 .sources or one-line .list).
+host_mirror() {
+  local suite=$1
+  { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null || true; } | awk -v suite="$suite" '
+    /^deb[ \t]/ { i = 2; if ($i ~ /^\[/) { while (i < NF && $i !~ /\]$/) i++; i++ } if ($(i + 1) == suite) { print $i; exit } }
+    /^URIs:/ { uri = $2 }
+    /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite && uri != "") { print uri; exit } }
+    /^$/ { uri = "" }' || true
+}
+MIRROR=${DEBIAN_MIRROR:-$(host_mirror bookworm)}
+SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-$(host_mirror bookworm-security)}
+[ -n "$MIRROR" ] || die "no bookworm mirror in this machine's apt sources; set DEBIAN_MIRROR"
+[ -n "$SECURITY_MIRROR" ] || SECURITY_MIRROR=${MIRROR%/debian}/debian-security
 
 # One private work folder per run, removed however the script ends.
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/chunkyard-stand-in.XXXXXX")
