@@ -39,7 +39,7 @@ before(async () => {
   const started = Date.now();
   engine = await ensureDockerEngine();
   const bases = await ensureBaseImages();
-  console.log(`# engine ${engine.version} (${engine.startedHere ? 'started here' : 'already running'}); stand-ins: ${bases.standIns.join(', ') || 'none'}; ${Date.now() - started} ms`);
+  console.log(`engine ${engine.version} (${engine.startedHere ? 'started here' : 'already running'}); stand-ins: ${bases.standIns.join(', ') || 'none'}; ${Date.now() - started} ms`);
 
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
@@ -47,16 +47,16 @@ before(async () => {
   const variables: Record<string, string> = { CHUNKYARD_HTTP_PORT: String(port), ADMIN_PASSWORD, LOG_LEVEL: 'warn' };
   if (bases.standIns.some((image) => image.startsWith('node:'))) variables.BUILD_CA_CERTS = STAND_IN_CA_BUNDLE;
   stack = await ComposeProject.create(`chunkyard-test-${randomBytes(4).toString('hex')}`, variables);
-  console.log(`# ${stack.cli.join(' ')}, project ${stack.name}`);
+  console.log(`${stack.cli.join(' ')}, project ${stack.name}`);
 
   await stack.compose(['config', '--quiet']);
   const building = Date.now();
   await stack.compose(['build'], 900_000);
-  console.log(`# compose build: ${Date.now() - building} ms`);
+  console.log(`compose build: ${Date.now() - building} ms`);
   const starting = Date.now();
   await stack.compose(['up', '--detach'], 300_000);
   await Promise.all([stack.waitHealthy('redis', 1), stack.waitHealthy('ingest', 3), stack.waitHealthy('worker', 1), stack.waitHealthy('nginx', 1)]);
-  console.log(`# compose up until healthy: ${Date.now() - starting} ms`);
+  console.log(`compose up until healthy: ${Date.now() - starting} ms`);
 });
 
 after(async () => {
