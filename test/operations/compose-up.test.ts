@@ -169,8 +169,8 @@ test('one upload across three, four and two replicas and a Redis restart is merg
   // resolver's 2 s are up. A request it sends to a removed address before then waits at
   // most proxy_connect_timeout (1 s) and goes to another replica: it neither fails nor hangs
   // for the old 5 s, and no live replica ever times out. A replica shutting down answers a
-  // chunk that reached it too late with 503, or closes a connection it had accepted but not
-  // yet read (nginx: 502); nginx cannot resend a streamed body, so the client retries those,
+  // chunk that reached it too late with 503, or its connection closes under nginx as it
+  // stops (502); nginx cannot resend a streamed body, so the client retries those,
   // as resumable.js does. Nothing else may fail.
   const scaleDownSince = new Date(Date.now() - 1_000).toISOString();
   let scaling = true;
