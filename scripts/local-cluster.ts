@@ -57,6 +57,8 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
   }
   server {
     listen 127.0.0.1:${port};
+    # The shared proxy config sends requests to $chunkyard_upstream: here the upstream above.
+    set $chunkyard_upstream chunkyard_ingest;
     include ${NGINX_PROXY_CONF};
   }
 }
