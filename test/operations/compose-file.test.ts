@@ -52,11 +52,11 @@ const readme = await read('README.md');
  * Settings compose sets itself rather than take from .env: where Redis and the volume are
  * in this stack, the address every container binds, and each process's own ports.
  */
-const FIXED_IN_COMPOSE = ['REDIS_URL', 'DATA_DIR', 'HOST', 'PORT', 'OPS_PORT', 'WORKER_PORT'];
+const FIXED_IN_COMPOSE = ['REDIS_URL', 'DATA_DIR', 'HOST', 'PORT', 'OPS_PORT', 'WORKER_PORT', 'TRUST_PROXY'];
 
 /** Resolves `${NAME:-default}` the way compose does with an empty environment. */
 function resolved(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1')]));
 }
 
 /** The Dockerfile's stages: name → its lines (FROM to the next FROM). */
@@ -88,7 +88,7 @@ test('every setting an operator sets reaches ingest and worker from .env, empty 
 });
 
 test('what compose fixes is fixed, and the resulting configuration is valid', () => {
-  for (const [service, fixed] of [[ingest, ['REDIS_URL', 'DATA_DIR', 'HOST', 'PORT', 'OPS_PORT']], [worker, ['REDIS_URL', 'DATA_DIR', 'HOST', 'WORKER_PORT']]] as const) {
+  for (const [service, fixed] of [[ingest, ['REDIS_URL', 'DATA_DIR', 'HOST', 'PORT', 'OPS_PORT', 'TRUST_PROXY']], [worker, ['REDIS_URL', 'DATA_DIR', 'HOST', 'WORKER_PORT', 'TRUST_PROXY']]] as const) {
     for (const name of fixed) assert.doesNotMatch(String(service.environment?.[name]), /\$/, `${name} is not taken from .env`);
     assert.doesNotThrow(() => loadConfig(resolved(service.environment ?? {})));
   }
