@@ -6,7 +6,8 @@
  * before a body broke off is kept once durable, and the client resumes after it.
  */
 import { createHash, type Hash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { afterRecord } from './after-record.js';
 import { limitsFor, type Access, type CoreDependencies } from './core-dependencies.js';
 import { UploadError, asPassingFault } from './errors.js';
@@ -48,6 +49,7 @@ export async function append(deps: CoreDependencies, request: AppendRequest): Pr
     );
   }, Math.max(deps.lockLeaseMs / 3, 100));
   try {
+    if (grant.final) throw new UploadError('forbidden', 'A final upload is made of its partial uploads; it takes no data of its own');
     if (grant.state === 'cancelled') throw new UploadError('upload_cancelled');
     if (grant.state === 'failed') throw new UploadError('upload_failed');
     if (grant.state !== 'receiving' && request.offset === grant.prefix && (request.length ?? 0) === 0) {
@@ -92,6 +94,17 @@ export async function append(deps: CoreDependencies, request: AppendRequest): Pr
   }
 }
 
+function hashing(source: Readable, hash: Hash): Readable {
+  const through = new Transform({
+    transform(piece: Buffer, _encoding, callback) {
+      hash.update(piece);
+      callback(null, piece);
+    },
+  });
+  pipeline(source, through).catch(() => undefined); // a broken body ends `through` with its error
+  return through;
+}
+
 /**
  * Streams the body into storage. Long bodies record checkpoints as they go (unless a
  * checksum must be verified first: nothing may count before the digest is known).
@@ -104,7 +117,9 @@ async function writeBody(
   hash: Hash | undefined,
   onCheckpoint: (pieces: WrittenPiece[]) => Promise<void>,
 ): Promise<WrittenPiece[]> {
-  if (hash) request.body.on('data', (piece: Buffer) => hash.update(piece));
+  // Hashed on the way to storage: a 'data' listener on the request itself would start the
+  // flow before the driver is ready to take it.
+  const body = hash ? hashing(request.body, hash) : request.body;
   try {
     return await deps.storage.write(
       {
@@ -116,7 +131,7 @@ async function writeBody(
         durable: deps.durable,
         ...(hash || deps.appendCheckpointBytes <= 0 ? {} : { checkpointBytes: deps.appendCheckpointBytes, onCheckpoint }),
       },
-      request.body,
+      body,
     );
   } catch (err) {
     if (err instanceof PartialWriteError && err.durable.length > 0) {

@@ -94,6 +94,8 @@ export interface LockGrant {
   prefix: number;
   size: number | undefined;
   maxSize: number;
+  /** A tus final upload: made of its partials, never appended to. */
+  final: boolean;
 }
 
 export interface QuotaLimits {

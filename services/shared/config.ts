@@ -167,6 +167,16 @@ export const settings = {
     '60000',
     'Stored bytes no live upload owns (expired, cancelled, refused) are swept once untouched for `REQUEST_TIMEOUT_MS` plus this, so nothing still being written goes.',
   ),
+  TUS_PATH: setting(
+    z.string().regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*\/$/, 'expected a path with a trailing slash, such as /files/'),
+    '/files/',
+    'Path of the tus 1.0 endpoint (tus-js-client, Uppy); upload URLs are this path plus an id.',
+  ),
+  TUS_RELATIVE_LOCATION: setting(
+    flag(),
+    'false',
+    'Answer tus creations with a path-absolute `Location` (`/files/<id>`) instead of an absolute URL (built from the request, or from the proxy\'s forwarded headers with `TRUST_PROXY`).',
+  ),
   CANCEL_GRACE_MS: setting(
     wholeNumber(0),
     '30000',

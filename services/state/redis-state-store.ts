@@ -167,9 +167,11 @@ export class RedisStateStore implements StateStore {
       prefix?: number;
       size?: number;
       maxSize?: number;
+      final?: boolean;
     };
     return {
       outcome: reply.outcome,
+      final: reply.final === true,
       fence: reply.fence ?? 0,
       state: reply.state,
       uploadId: reply.uploadId,

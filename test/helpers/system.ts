@@ -176,6 +176,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
       return unowned;
     },
     async readPublished(upload) {
+      if (!upload.path) throw new Error(`upload ${upload.identifier} was not published (${upload.state} ${upload.error ?? ''})`);
       if (storage instanceof S3Driver) {
         const object = await storage.client.send(new GetObjectCommand({ Bucket: config.S3_BUCKET, Key: upload.path }));
         return Buffer.from(await object.Body!.transformToByteArray());
