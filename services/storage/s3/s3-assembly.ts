@@ -143,19 +143,23 @@ export class S3Assembly implements Assembly {
     this.pending = [];
     this.pendingBytes = 0;
     let failure: unknown;
+    // A source that fails ends the part's request at once, instead of S3 waiting for its bytes.
+    const abort = new AbortController();
     const self = this;
     const body = Readable.from((async function* () {
       try {
         for (const range of ranges) yield* self.readRange(range);
       } catch (err) {
         failure = err;
+        abort.abort();
         throw err;
       }
     })());
     // The failure is rethrown below, from the part's request: the stream's own event would go unheard.
     body.on('error', () => undefined);
     try {
-      const uploaded = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: length }));
+      const part = new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: length });
+      const uploaded = await this.client.send(part, { abortSignal: abort.signal });
       this.parts.push({ PartNumber: partNumber, ETag: uploaded.ETag! });
     } catch (err) {
       throw failure ?? err;

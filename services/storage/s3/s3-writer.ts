@@ -33,6 +33,12 @@ class Counted extends Transform {
     }
     callback(null, piece);
   }
+
+  /** A body shorter than its declared length fails here, or S3 would wait for the missing bytes. */
+  override _flush(callback: (error?: Error | null) => void): void {
+    if (this.exact && this.bytes !== this.limit) return callback(new UploadError('range_size_mismatch', `The body has ${this.bytes} bytes, but ${this.limit} were declared`));
+    callback();
+  }
 }
 
 export class S3Writer {
@@ -51,15 +57,22 @@ export class S3Writer {
   private async putExact(request: RangeWrite, length: number, body: Readable): Promise<WrittenPiece> {
     const location = this.keys.newRange(request.offset);
     const counted = new Counted(Math.min(length, request.maxLength), true);
+    // A body found wrong (too short, too long, broken off) ends the request to S3 at once;
+    // otherwise S3 would wait for the bytes the declared length promised until a timeout.
+    const abort = new AbortController();
     let bodyFailed: unknown;
     body.once('error', (err) => {
       bodyFailed = err;
       counted.destroy(asBodyError(err));
     });
-    counted.once('error', () => body.unpipe(counted));
+    counted.once('error', () => {
+      body.unpipe(counted);
+      abort.abort();
+    });
     body.pipe(counted);
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.keys.range(request.storageKey, location), Body: counted, ContentLength: length }));
+      const command = new PutObjectCommand({ Bucket: this.bucket, Key: this.keys.range(request.storageKey, location), Body: counted, ContentLength: length });
+      await this.client.send(command, { abortSignal: abort.signal });
     } catch (err) {
       if (isUploadError(counted.errored)) throw counted.errored;
       if (bodyFailed !== undefined) throw asBodyError(bodyFailed);
