@@ -25,6 +25,12 @@ export interface AppendRequest {
   size?: number;
   /** The body must have this digest, or nothing of it counts (tus checksum extension). */
   checksum?: { algorithm: 'sha1' | 'sha256' | 'md5'; digest: Buffer };
+  /**
+   * Keep what arrived before the body broke off (default: yes, tus resumes after it). No for
+   * clients that resume at their own chunk boundaries (FilePond): for them a chunk counts
+   * whole or not at all.
+   */
+  keepPartial?: boolean;
   body: Readable;
 }
 
@@ -127,9 +133,9 @@ async function writeBody(
         offset: request.offset,
         length: request.length,
         maxLength: limit,
-        keepPartial: !hash,
+        keepPartial: !hash && request.keepPartial !== false,
         durable: deps.durable,
-        ...(hash || deps.appendCheckpointBytes <= 0 ? {} : { checkpointBytes: deps.appendCheckpointBytes, onCheckpoint }),
+        ...(hash || request.keepPartial === false || deps.appendCheckpointBytes <= 0 ? {} : { checkpointBytes: deps.appendCheckpointBytes, onCheckpoint }),
       },
       body,
     );
