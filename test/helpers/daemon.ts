@@ -1,7 +1,7 @@
 /**
  * A server process a test helper started (ceph-mon, radosgw, redis-server...): run in the
- * foreground as our child, so an early exit is seen at once and a Ctrl-C of the test run
- * reaches it too. Its stdout and stderr go to `<dir>/<name>.out` for error messages.
+ * foreground as our child, so an early exit is seen at once, and stopped by the kernel when
+ * the test process dies, however it ends (dies-with-parent.ts). Its stdout and stderr go to `<dir>/<name>.out` for error messages.
  *
  * `kill` signals it only while it is still our unreaped child and its /proc/<pid>/cmdline
  * names `marker` (its config file, its port): it never signals anything it did not start.
@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { diesWithParent } from '../../scripts/lib/dies-with-parent.js';
 import { tailOf } from './wait.js';
 
 export interface Daemon {
@@ -41,7 +42,7 @@ export interface DaemonOptions {
 export function spawnDaemon(options: DaemonOptions): Daemon {
   const outFile = path.join(options.dir, `${options.name}.out`);
   const out = openSync(outFile, 'a');
-  const child = spawn(options.command, options.args, { stdio: ['ignore', out, out], env: options.env ?? process.env });
+  const child = spawn(...diesWithParent(options.command, options.args), { stdio: ['ignore', out, out], env: options.env ?? process.env });
   closeSync(out);
   let reason: string | undefined;
   const exited = new Promise<void>((resolve) => {

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { diesWithParent } from '../../../scripts/lib/dies-with-parent.js';
 import { SERVICE_NODE_FLAGS, type ServiceName } from '../../../scripts/lib/node-flags.js';
 import { GiveUp, waitFor } from './commands.js';
 
@@ -20,7 +21,7 @@ export async function startCompiledService(
   env: Record<string, string>,
   readyUrl: string,
 ): Promise<CompiledService> {
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[name], path.join('dist/services', name, 'main.js')], {
+  const child = spawn(...diesWithParent(process.execPath, [...SERVICE_NODE_FLAGS[name], path.join('dist/services', name, 'main.js')]), {
     cwd: installDir,
     // Only what the container would have: no NODE_OPTIONS, no tsx, no test runner settings.
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production', ...env },
