@@ -128,13 +128,13 @@ export const settings = {
     '512MB',
     'Writes are refused (507, clients retry) and `/readyz` fails while less than this is free in `DATA_DIR`, so uploads never fill the disk.',
   ),
-  MAX_FILE_SIZE: setting(byteSize(), '10GB', 'Largest file accepted (TotalSize), in bytes or with a unit (`10GB`).'),
+  MAX_FILE_SIZE: setting(byteSize(), '10GB', 'Largest file accepted, in bytes or with a unit (`10GB`), whichever client sends it.'),
   MAX_CHUNK_SIZE: setting(
     byteSize(),
     '16MB',
-    'Largest body of one chunk request. resumable.js sends a last chunk of up to twice its chunkSize.',
+    'Largest body of one request that carries a chunk or a whole file (resumable.js sends a last chunk of up to twice its chunkSize; Dropzone, Fine Uploader and Plupload send small files whole). A tus PATCH is bounded by its upload\'s length instead.',
   ),
-  MAX_CHUNKS: setting(wholeNumber(1, 10_000_000), '100000', 'Most chunks one upload may have.'),
+  MAX_CHUNKS: setting(wholeNumber(1, 10_000_000), '100000', 'Most chunks one upload may be cut into (clients that send pieces of a fixed size).'),
   UPLOAD_NAMESPACE: setting(
     z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, _, . or -'),
     'default',
@@ -185,7 +185,7 @@ export const settings = {
   SWEEP_INTERVAL_MS: setting(
     wholeNumber(100),
     '600000',
-    'How often the worker sweeps abandoned chunk folders and stale temp files (a BullMQ job scheduler).',
+    'How often a worker sweeps stored bytes no live upload owns, stale temp files and, on S3, stale multipart uploads (a BullMQ job scheduler).',
   ),
   CORS_ORIGINS: setting(
     z.string().refine((s) => s.split(',').every((o) => o.trim() === '' || o.trim() === '*' || /^https?:\/\/[^/\s]+$/.test(o.trim())), 'expected comma-separated origins such as https://app.example.com'),
