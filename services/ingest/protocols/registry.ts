@@ -4,7 +4,11 @@
  */
 import type { ProtocolDependencies, UploadProtocol } from './protocol.js';
 import { resumableProtocol } from './resumable/resumable-protocol.js';
+import { simpleUploaderProtocol } from './simple-uploader/simple-uploader-protocol.js';
 
 export function uploadProtocols(deps: ProtocolDependencies): UploadProtocol[] {
-  return [resumableProtocol(deps)];
+  return [
+    resumableProtocol(deps),
+    simpleUploaderProtocol(deps),
+  ];
 }
