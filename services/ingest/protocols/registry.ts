@@ -5,10 +5,14 @@
 import type { ProtocolDependencies, UploadProtocol } from './protocol.js';
 import { resumableProtocol } from './resumable/resumable-protocol.js';
 import { simpleUploaderProtocol } from './simple-uploader/simple-uploader-protocol.js';
+import { dropzoneProtocol } from './dropzone/dropzone-protocol.js';
+import { plainFormProtocol } from './plain-form/plain-form-protocol.js';
 
 export function uploadProtocols(deps: ProtocolDependencies): UploadProtocol[] {
   return [
     resumableProtocol(deps),
     simpleUploaderProtocol(deps),
+    dropzoneProtocol(deps),
+    plainFormProtocol(deps), // last: any library's whole-file upload looks like a plain form
   ];
 }
