@@ -6,6 +6,7 @@ import type { ProtocolDependencies, UploadProtocol } from './protocol.js';
 import { resumableProtocol } from './resumable/resumable-protocol.js';
 import { simpleUploaderProtocol } from './simple-uploader/simple-uploader-protocol.js';
 import { dropzoneProtocol } from './dropzone/dropzone-protocol.js';
+import { pluploadProtocol } from './plupload/plupload-protocol.js';
 import { plainFormProtocol } from './plain-form/plain-form-protocol.js';
 
 export function uploadProtocols(deps: ProtocolDependencies): UploadProtocol[] {
@@ -13,6 +14,7 @@ export function uploadProtocols(deps: ProtocolDependencies): UploadProtocol[] {
     resumableProtocol(deps),
     simpleUploaderProtocol(deps),
     dropzoneProtocol(deps),
+    pluploadProtocol(deps),
     plainFormProtocol(deps), // last: any library's whole-file upload looks like a plain form
   ];
 }
