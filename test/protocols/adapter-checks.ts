@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { mergeJobId } from '../../services/core/merge-scheduler.js';
+import { eventually } from '../helpers/eventually.js';
 import type { TestSystem, UploadView } from '../helpers/system.js';
 import { sha256 } from '../helpers/upload-client.js';
 
@@ -38,10 +39,13 @@ export async function assertPublished(sys: TestSystem, id: string, bytes: Buffer
   assert.equal(upload.size, bytes.length, 'the published size');
   assert.equal(upload.sha256, sha256(bytes), 'the published digest');
   assert.ok((await sys.readPublished(upload)).equals(bytes), 'the published bytes');
+  // The upload reads complete a moment before its job is marked done: wait for that too.
+  await eventually(async () => (await sys.queue.getJobState(mergeJobId(upload.uploadId))) === 'completed', { what: `the merge job of ${id} completed` });
+  const job = await sys.queue.getJob(mergeJobId(upload.uploadId));
+  assert.equal(job!.attemptsMade, 1, 'merged once');
   const jobs = (await sys.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed']))
-    .filter((job) => job.data.uploadId === upload.uploadId);
-  assert.deepEqual(jobs.map((job) => job.id), [mergeJobId(upload.uploadId)], 'one merge job');
-  assert.equal(jobs[0]!.attemptsMade, 1, 'merged once');
+    .filter((other) => other.data.uploadId === upload.uploadId);
+  assert.deepEqual(jobs.map((other) => other.id), [mergeJobId(upload.uploadId)], 'one merge job');
   return upload;
 }
 
