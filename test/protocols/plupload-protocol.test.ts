@@ -141,6 +141,17 @@ describe('Plupload protocol (chunk_size set)', () => {
     await assertRefused(sys, () => sendChunk(sys.urls[0]!, empty, chunksOf(empty)[0]!, {}, new Uint8Array(5)), 400, 'range_size_mismatch', codeOf);
   });
 
+  test('multipart: false without chunking: the raw file, its name in the query string, stored whole', async () => {
+    const bytes = randomFile(3000);
+    const answer = await answerOf(await fetch(`${sys.urls[1]}/upload?name=${encodeURIComponent('raw é.txt')}`, {
+      method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes,
+    }));
+    assert.equal(answer.status, 200, answer.text);
+    const stored = await assertPublished(sys, String(answer.body?.id), bytes, 1);
+    assert.equal(stored.name, 'raw é.txt');
+    assert.equal(stored.type, '', 'Plupload labels raw bodies application/octet-stream, not with the file\'s type');
+  });
+
   test('a chunk sent again (max_retries after a lost answer), on the other instance: 200, nothing changes; after completion too', async () => {
     const file = newFile(4 * 10 * KiB, 10 * KiB);
     const [c0, c1, c2, c3] = chunksOf(file) as [PlChunk, PlChunk, PlChunk, PlChunk];

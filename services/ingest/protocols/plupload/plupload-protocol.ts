@@ -44,7 +44,8 @@ function recognises({ ctx, multipart }: IncomingUpload): boolean {
   if (name === undefined) return false;
   // Plupload's other chunk format (`send_chunk_number: false`), refused by name.
   if (fields.has('offset') || fields.has('total')) return true;
-  if (!multipart) return typeof ctx.query.name === 'string';
+  // `multipart: false`: the fields are in the query string, the body is the file.
+  if (!multipart) return true;
   return multipart.file !== undefined && (multipart.file.filename === name || fields.has('uid'));
 }
 
