@@ -4,7 +4,17 @@
  */
 import type { ProtocolDependencies, UploadProtocol } from './protocol.js';
 import { resumableProtocol } from './resumable/resumable-protocol.js';
+import { simpleUploaderProtocol } from './simple-uploader/simple-uploader-protocol.js';
+import { dropzoneProtocol } from './dropzone/dropzone-protocol.js';
+import { pluploadProtocol } from './plupload/plupload-protocol.js';
+import { plainFormProtocol } from './plain-form/plain-form-protocol.js';
 
 export function uploadProtocols(deps: ProtocolDependencies): UploadProtocol[] {
-  return [resumableProtocol(deps)];
+  return [
+    resumableProtocol(deps),
+    simpleUploaderProtocol(deps),
+    dropzoneProtocol(deps),
+    pluploadProtocol(deps),
+    plainFormProtocol(deps), // last: any library's whole-file upload looks like a plain form
+  ];
 }
