@@ -32,8 +32,9 @@ function layoutKey(layout: Layout, sizeLater: boolean): string {
  * empty on some requests).
  */
 export function uploadFingerprint(declaration: UploadDeclaration): string {
-  const { protocol, size, layout, name, relativePath } = declaration;
-  return JSON.stringify([protocol, size ?? 'later', layoutKey(layout, size === undefined), name, relativePath]);
+  const { protocol, size, layout, name, relativePath, succeeds } = declaration;
+  const fields = [protocol, size ?? 'later', layoutKey(layout, size === undefined), name, relativePath];
+  return JSON.stringify(succeeds === undefined ? fields : [...fields, succeeds]);
 }
 
 /**

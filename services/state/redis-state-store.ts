@@ -289,6 +289,7 @@ export class RedisStateStore implements StateStore {
       metadata: d.metadata ? JSON.stringify(d.metadata) : undefined,
       partial: d.partial === true,
       concatOf: upload.concatOf ? JSON.stringify(upload.concatOf) : undefined,
+      succeeds: d.succeeds,
       identifier: upload.identifier,
       scope: upload.scope,
       storageKey: upload.storageKey,

@@ -9,6 +9,7 @@
  * counts a 3xx as success: never one), never 5xx.
  */
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { uploadKeyHash } from '../../services/core/keys.js';
@@ -212,7 +213,7 @@ describe('Plupload protocol (chunk_size set)', () => {
       assert.equal((await statusOf(sys.urls[0]!, 'o_1hq2b')).filename, 'photo.jpg');
     });
 
-    test('without a uid, another file under the same name is refused, never mixed in: in progress (409 upload_conflict), then complete (409 upload_complete)', async () => {
+    test('without a uid, another file under the same name is refused while the first is in progress (409 upload_conflict), never mixed in; once the first is published it starts a new upload and both files stay', async () => {
       const first = newFile(3 * KiB, KiB, { name: 'report.pdf' });
       const other = { ...newFile(3 * KiB, KiB), name: 'report.pdf' };
       const [c0, c1, c2] = chunksOf(first) as [PlChunk, PlChunk, PlChunk];
@@ -220,10 +221,44 @@ describe('Plupload protocol (chunk_size set)', () => {
       const refused = await assertRefused(sys, () => sendChunk(sys.urls[1]!, other, c0), 409, 'upload_conflict', codeOf);
       assert.match(String((refused.body?.error as { message: string }).message), /uid/, 'the message says how to keep them apart');
       answers.push(await sendChunk(sys.urls[0]!, first, c2));
-      await assertPublished(sys, 'report.pdf', first.bytes, completions(answers));
-      await assertRefused(sys, () => sendChunk(sys.urls[0]!, other, c0), 409, 'upload_complete', codeOf);
+      const published = await assertPublished(sys, 'report.pdf', first.bytes, completions(answers));
       // The last chunk sent again after its answer was lost is still fine.
       assert.equal((await sendChunk(sys.urls[1]!, first, c2)).status, 200);
+
+      // The same name again (phones call every photo image.jpg): a new upload, the first file kept.
+      const again = await upload(other);
+      const second = await assertPublished(sys, 'report.pdf', other.bytes, completions(again));
+      assert.notEqual(second.uploadId, published.uploadId);
+      assert.ok((await sys.readPublished(published)).equals(first.bytes), 'the first file is still published, unchanged');
+    });
+
+    test('the same name sent again while the first file is still waiting for its merge: chunk 0 waits for it, then starts a new upload', async () => {
+      // A system of its own with no worker yet, so the first file's merge is certainly still queued.
+      const quiet = await startSystem({ env: { MAX_CHUNK_SIZE: '2MB' } });
+      try {
+        const first = newFile(2 * KiB, KiB, { name: 'image.jpg' });
+        const other = newFile(3 * KiB, KiB, { name: 'image.jpg' });
+        for (const chunk of chunksOf(first)) assert.equal((await sendChunk(quiet.urls[0]!, first, chunk)).status, 200);
+        assert.equal((await quiet.readUpload('image.jpg'))?.state, 'queued');
+        const waiting = sendChunk(quiet.urls[0]!, other, chunksOf(other)[0]!);
+        await quiet.startWorker();
+        let answer = await waiting;
+        // Past the server's wait (a very busy machine), a 503 says to send it again: a page's max_retries.
+        if (answer.status === 503) {
+          await quiet.waitForState('image.jpg', ['complete']);
+          answer = await sendChunk(quiet.urls[0]!, other, chunksOf(other)[0]!);
+        }
+        assert.equal(answer.status, 200, answer.text);
+        const newUploadId = answer.body?.uploadId;
+        for (const chunk of chunksOf(other).slice(1)) assert.equal((await sendChunk(quiet.urls[0]!, other, chunk)).status, 200);
+        const second = await quiet.waitForState('image.jpg', ['complete', 'failed']);
+        assert.equal(second.uploadId, newUploadId, "the upload chunk 0 started is the one published");
+        assert.ok((await quiet.readPublished(second)).equals(other.bytes), 'the second file, byte for byte');
+        const files = await readdir(quiet.layout.filesDir);
+        assert.equal(files.length, 2, 'both files published, each in its own folder');
+      } finally {
+        await quiet.stop();
+      }
     });
 
     test('upload tokens scope names per subject: two people upload the same name at once', async () => {

@@ -50,9 +50,14 @@ local function reply(outcome)
 end
 
 -- A cancelled upload keeps refusing data for a grace period, so requests already in flight
--- stop; after that its id is free for a new upload.
+-- stop; after that its id is free for a new upload. A finished upload is replaced only by a
+-- write that names it as the one it succeeds (a client that names files by name alone,
+-- sending another file of that name): its result stays published, its record goes.
 local replacing = false
 if state == 'cancelled' and o.declare and now - (tonumber(cur[10]) or now) >= o.cancelGraceMs then
+  redis.call('DEL', meta, ranges)
+  state, replacing = nil, true
+elseif (state == 'complete' or state == 'failed') and o.declare and o.declare.succeeds == uploadId then
   redis.call('DEL', meta, ranges)
   state, replacing = nil, true
 end
@@ -69,7 +74,7 @@ if not state then
   redis.call('HSET', meta, 'uploadId', uploadId, 'state', state, 'fingerprint', o.fingerprint,
     'protocol', d.protocol, 'layout', d.layout, 'pieceSize', d.pieceSize or 0, 'roundings', roundings,
     'size', size and fmt(size) or '', 'maxSize', fmt(maxSize or 0), 'name', d.name, 'relativePath', d.relativePath,
-    'type', d.type, 'metadata', d.metadata or '{}', 'partial', partial and '1' or '', 'identifier', d.identifier,
+    'type', d.type, 'metadata', d.metadata or '{}', 'partial', partial and '1' or '', 'succeeds', d.succeeds or '', 'identifier', d.identifier,
     'scope', d.scope, 'storageKey', d.storageKey, 'quotaSubject', d.quotaSubject, 'stored', 0, 'ranges', 0, 'prefix', 0,
     'createdAt', now, 'updatedAt', now)
   created = 1

@@ -14,9 +14,12 @@
  * The upload is named by the `uid` field when the page adds one, else by the file's name
  * within the caller's scope; the chunk count is part of what its requests agree on, so a
  * same-named file cut into another count is refused, never mixed in. Since a chunk 0 starts
- * the file, a chunk 0 for a name whose upload is complete, or has stored more than its first
- * chunk, is another file under the same name: refused, never stored over it.
+ * the file, a chunk 0 for a name whose upload is finished starts a new upload under that name
+ * (phones name every photo image.jpg): the finished one stays published, and the new one's
+ * bytes are stored apart from it. A chunk 0 for a name whose upload is still receiving, with
+ * more than its first chunk stored, may be someone else's file: refused, never mixed in.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { limitsFor, type Access } from '../../../core/core-dependencies.js';
 import { UploadError } from '../../../core/errors.js';
 import { CEIL } from '../../../core/layout.js';
@@ -29,7 +32,10 @@ import { PLUPLOAD, readPluploadRequest, type PluploadRequest } from './fields.js
 import { renderPluploadError } from './statuses.js';
 
 const CHUNK_FIELDS = ['chunk', 'chunks'];
-const DONE = new Set(['queued', 'merging', 'complete']);
+/** States of an upload whose merge is under way: a file sent again under its name waits for it. */
+const MERGING = new Set(['queued', 'merging']);
+/** How long a chunk 0 waits for the merge of the previous file of its name (Plupload retries nothing by default). */
+const PREVIOUS_MERGE_WAIT_MS = 10_000;
 
 function fieldsOf({ ctx, multipart }: IncomingUpload): FieldSource {
   return new FieldSource(multipart ? [multipart.fields, ctx.query] : [ctx.query]);
@@ -70,25 +76,40 @@ export function pluploadProtocol(deps: ProtocolDependencies): UploadProtocol {
     ctx.body = { id: stored.id, uploadId: stored.uploadId, name: upload.name, size: stored.size, outcome: 'completed', complete: true };
   }
 
-  /** Where a chunked upload stands before its chunk is read: refused here when the chunk cannot be part of it. */
-  function checkAgainst(upload: PluploadRequest, existing: UploadRecord | undefined): number | undefined {
+  /** The upload under this name once the merge of a finished file of that name is done (or the wait is over). */
+  async function settledUpload(access: Access, id: string): Promise<UploadRecord | undefined> {
+    const deadline = Date.now() + PREVIOUS_MERGE_WAIT_MS;
+    for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+      const existing = await core.read(access, id);
+      if (!existing || !MERGING.has(existing.state)) return existing;
+      if (Date.now() + wait > deadline) {
+        throw new UploadError('service_unavailable', `The previous file named "${id}" is still being merged; send this one again in a moment`);
+      }
+      await sleep(wait);
+    }
+  }
+
+  /**
+   * Where a chunked upload stands before its chunk is read: the piece size once learnt, and
+   * the finished upload a chunk 0 starts anew; refused here when the chunk cannot be part of it.
+   */
+  function checkAgainst(upload: PluploadRequest, existing: UploadRecord | undefined): { pieceSize?: number; succeeds?: string } {
     const { index } = upload.chunk!;
     if (existing && (existing.protocol !== PLUPLOAD || existing.layout.kind !== 'pieces')) {
       throw new UploadError('upload_conflict', `"${upload.id}" names an upload of another kind`);
     }
+    const generation = existing?.succeeds !== undefined ? { succeeds: existing.succeeds } : {};
     if (index > 0) {
       if (!existing) {
         throw new UploadError('upload_not_found', `Chunk ${index} of "${upload.id}" came before its chunk 0 was stored (or the upload expired); Plupload sends chunk 0 first`);
       }
-      return existing.layout.kind === 'pieces' ? existing.layout.pieceSize : undefined;
+      return { ...generation, ...(existing.layout.kind === 'pieces' ? { pieceSize: existing.layout.pieceSize } : {}) };
     }
-    if (existing && DONE.has(existing.state)) {
-      throw new UploadError('upload_complete', `An upload of "${upload.id}" is complete already; to send a file of the same name again, give each file a unique uid field (docs/protocols/plupload.md)`);
-    }
+    if (existing && (existing.state === 'complete' || existing.state === 'failed')) return { succeeds: existing.uploadId };
     if (existing?.state === 'receiving' && existing.storedRanges > 1) {
       throw new UploadError('upload_conflict', `An upload of "${upload.id}" is in progress with ${existing.storedRanges} chunks stored; a file started again from chunk 0 cannot be told from another file of the same name: give each file a unique uid field (docs/protocols/plupload.md)`);
     }
-    return undefined;
+    return generation;
   }
 
   /** The bytes a chunk held: declared, or learnt (the piece size from chunk 0, the size from the last). */
@@ -102,7 +123,8 @@ export function pluploadProtocol(deps: ProtocolDependencies): UploadProtocol {
   async function storeChunk(request: IncomingUpload, upload: PluploadRequest, access: Access) {
     const { ctx } = request;
     const { index, count } = upload.chunk!;
-    const pieceSize = checkAgainst(upload, await core.read(access, upload.id));
+    const existing = index === 0 ? await settledUpload(access, upload.id) : await core.read(access, upload.id);
+    const { pieceSize, succeeds } = checkAgainst(upload, existing);
     const last = index === count - 1;
     const declaration: UploadDeclaration & { layout: { kind: 'pieces' } } = {
       size: undefined,
@@ -113,6 +135,7 @@ export function pluploadProtocol(deps: ProtocolDependencies): UploadProtocol {
       // A chunk's part is a slice of the file, without its type.
       type: '',
       protocol: PLUPLOAD,
+      ...(succeeds !== undefined ? { succeeds } : {}),
     };
     if (pieceSize !== undefined && (count - 1) * pieceSize + 1 > limitsFor(core.deps, access).maxFileSize) {
       throw new UploadError('file_too_large', `${count} chunks of ${pieceSize} bytes exceed the limit of ${limitsFor(core.deps, access).maxFileSize} bytes`);
