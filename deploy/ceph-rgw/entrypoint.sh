@@ -48,6 +48,7 @@ until_ok() {
   done
 }
 
+# Ceph's default folders for the daemons named here (mon.a, osd.N, client.rgw.gateway).
 mkdir -p "$DATA/mon/ceph-a" "$DATA/osd" "$DATA/radosgw/ceph-rgw.gateway" /run/ceph
 chown -R ceph:ceph "$DATA" /run/ceph
 # The cluster's id, made once and kept in the volume with the data it names.
@@ -60,9 +61,7 @@ fsid = $(cat "$DATA/fsid")
 ; must never change, while the container's own address does from one start to the next.
 ; Nothing outside the container reaches RADOS; S3 clients authenticate to the gateway.
 mon host = [v2:127.0.0.1:3300]
-mon initial members = a
 public addr = 127.0.0.1
-ms bind ipv6 = false
 ; So no keys (cephx) to make and keep: the daemons are reachable from inside only (above).
 auth cluster required = none
 auth service required = none
@@ -84,31 +83,26 @@ debug paxos = 0/5
 debug osd = 0/5
 debug ms = 0/5
 debug rgw = 0/5
-; One OSD: every pool keeps one copy (Ceph refuses size 1 unless allowed), and its placement
-; groups need no second host. 8 placement groups per pool, not 32: the gateway makes 7 pools,
-; which at 32 would pass the 250 a single OSD may hold and fail to be created.
+; One OSD: every pool keeps one copy (Ceph refuses size 1 unless allowed, and with 3 the
+; pools would never be whole). 8 placement groups per pool, not 32: the gateway's seven pools
+; then put 56 on the one OSD rather than 224, near the 250 it may hold, and each costs it
+; memory and start-up time.
 osd pool default size = 1
 osd pool default min size = 1
 mon allow pool size one = true
-osd crush chooseleaf type = 0
 osd pool default pg num = 8
 osd pool default pgp num = 8
-; The autoscaler is a ceph-mgr module, and there is no ceph-mgr (the gateway needs none).
-osd pool default pg autoscale mode = off
 
 [mon]
-mon data = $DATA/mon/ceph-\$id
 ; Commit map changes (the gateway creates its pools one after another at its first start)
 ; after 0.1 s rather than 1 s: a first start takes seconds, not half a minute.
 paxos propose interval = 0.1
 paxos min wait = 0.01
 
 [osd]
-osd data = $DATA/osd/ceph-\$id
-osd objectstore = bluestore
-; BlueStore on a plain file rather than a disk: no device, no privileges. The file is sparse:
-; it takes space on the host only as objects are written, up to its size.
-bluestore block create = true
+; BlueStore (the default object store) on a plain file in the OSD's folder rather than on a
+; disk, which it creates at --mkfs: no device, no privileges. Sparse, it takes space on the
+; host only as objects are written, up to this size.
 bluestore block size = $BLOCK_SIZE
 ; The OSD sizes its caches to this much memory (default 4 GiB).
 osd memory target = 1073741824
@@ -117,7 +111,7 @@ osd memory target = 1073741824
 ; radosgw asks the monitor for "secure" mode by default, which needs cephx: with auth none it
 ; would wait for the monitor forever.
 ms mon client mode = crc
-rgw data = $DATA/radosgw/ceph-rgw.gateway
+; On every address of the container (the default, written out: the compose file publishes it).
 rgw frontends = beast port=$RGW_PORT
 CONF
 
