@@ -8,6 +8,8 @@
 #   redis:<major>-bookworm       Debian's redis-server; WORKDIR /data; port 6379; CMD redis-server
 #   nginx:<version>-bookworm     Debian's nginx; /etc/nginx/conf.d/*.conf; logs to stdout and
 #                                stderr; port 80; CMD nginx -g 'daemon off;'
+#   debian:bookworm-slim         the Debian root itself (as the official image: CMD bash), for
+#                                images of our own such as deploy/ceph-rgw
 #
 # Usage: build-stand-in-images.sh IMAGE...   (e.g. node:24-bookworm-slim redis:7-bookworm)
 #
@@ -32,7 +34,7 @@ die() { log "$*"; exit 1; }
 # set -e stops at the first failing command; say which, rather than exit without a word.
 trap 'log "failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
 
-[ "$#" -gt 0 ] || die "usage: $0 IMAGE... (node:<major>-bookworm-slim, redis:<tag>-bookworm, nginx:<tag>-bookworm)"
+[ "$#" -gt 0 ] || die "usage: $0 IMAGE... (node:<major>-bookworm-slim, redis:<tag>-bookworm, nginx:<tag>-bookworm, debian:bookworm-slim)"
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap)"
 for tool in docker debootstrap npm tar gzip; do
   command -v "$tool" >/dev/null || die "$tool is not installed (Debian: apt-get install docker.io debootstrap)"
@@ -266,12 +268,28 @@ DOCKERFILE
   docker build -q -t "$image" "$ctx" >/dev/null
 }
 
+# The root as it is: debootstrap's minbase is what the official slim image holds (apt, bash,
+# coreutils; no recommends), with its apt sources pointing at the same mirror.
+build_debian() {
+  local image=$1 ctx="$WORK/debian"
+  [ "$image" = debian:bookworm-slim ] || die "$image: expected debian:bookworm-slim"
+  mkdir -p "$ctx"
+  cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM $BASE
+LABEL $LABEL="debootstrap --variant=minbase bookworm"
+CMD ["bash"]
+DOCKERFILE
+  log "building $image (the Debian root)"
+  docker build -q -t "$image" "$ctx" >/dev/null
+}
+
 ensure_base
 for image in "$@"; do
   case $image in
     node:*) build_node "$image" ;;
     redis:*) build_redis "$image" ;;
     nginx:*) build_nginx "$image" ;;
-    *) die "no stand-in for $image (node, redis and nginx only)" ;;
+    debian:*) build_debian "$image" ;;
+    *) die "no stand-in for $image (node, redis, nginx and debian only)" ;;
   esac
 done

@@ -15,6 +15,8 @@ import { parse } from 'yaml';
 import { SERVICE_NODE_FLAGS } from '../../scripts/lib/node-flags.js';
 import { loadConfig, settings } from '../../services/shared/config.js';
 import { repoRoot } from '../helpers/processes.js';
+import { baseImages } from './lib/base-images.js';
+import { ComposeProject } from './lib/compose-project.js';
 
 interface Healthcheck {
   test: string[];
@@ -201,10 +203,95 @@ test('base images are official Debian bookworm variants, named alike in the READ
   for (const image of bases) assert.ok(readme.includes(image), `README names ${image}`);
 });
 
+test('every base image of every compose file has a stand-in for machines that cannot pull it', async () => {
+  const bases = await baseImages(COMPOSE_FILES);
+  assert.deepEqual(bases.filter((image) => !image.endsWith('bookworm') && !image.endsWith('bookworm-slim')), [], 'Debian bookworm variants');
+  const script = await read('scripts/docker/build-stand-in-images.sh');
+  for (const image of bases) {
+    assert.match(script, new RegExp(`^\\s+${image.split(':')[0]}:\\*\\) build_`, 'm'), `build-stand-in-images.sh builds ${image}`);
+    assert.ok(readme.includes(image), `README names ${image}`);
+  }
+});
+
 test('the build trusts an extra CA only when asked, and the compose file passes it through', () => {
   for (const stage of ['build', 'runtime']) assert.ok(stageOf(stage).includes('ARG NODE_EXTRA_CA_CERTS'), stage);
   assert.doesNotMatch(dockerfile, /^ENV .*NODE_EXTRA_CA_CERTS/m, 'never baked into an image');
   for (const service of [ingest, worker]) assert.equal(service.build?.args?.NODE_EXTRA_CA_CERTS, '${BUILD_CA_CERTS:-}');
+});
+
+const overrideOf = async (file: string) => (parse(await read(file), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> });
+/** What the S3 overrides may set besides settings: the AWS credential chain's variables. */
+const AWS_CREDENTIALS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+
+/** Ingest and worker on S3 in `override`: no shared volume, and only settings or credentials in their environment. */
+function assertOnS3WithoutSharedDisk(file: string, override: { services: Record<string, Service> }) {
+  const dataDir = resolved(ingest.environment!).DATA_DIR;
+  for (const name of ['ingest', 'worker']) {
+    const service = override.services[name]!;
+    assert.equal(service.environment?.STORAGE, 's3', `${file}: ${name} stores on S3`);
+    for (const key of Object.keys(service.environment ?? {})) assert.ok(key in settings || AWS_CREDENTIALS.includes(key), `${file}: ${name}: ${key} is a setting or an AWS credential`);
+    // Compose merges volume entries by container path: this one replaces uploads:/data.
+    assert.deepEqual(service.volumes, [dataDir], `${file}: ${name}'s ${dataDir} is an anonymous volume, one per container`);
+  }
+  assert.deepEqual(Object.keys(override.services).filter((name) => !['ingest', 'worker', 's3'].includes(name)), [], `${file} changes nothing else`);
+}
+
+test('docker-compose.s3.yml: ingest and worker on the bundled store, each with a volume of its own', async () => {
+  const file = 'docker-compose.s3.yml';
+  const override = await overrideOf(file);
+  assertOnS3WithoutSharedDisk(file, override);
+  const store = override.services.s3!;
+  const entrypoint = await read('deploy/ceph-rgw/entrypoint.sh');
+  const rgwPort = /^RGW_PORT=(\d+)$/m.exec(entrypoint)?.[1];
+  assert.ok(store.ports?.every((mapping) => mapping.startsWith('127.0.0.1:') && mapping.endsWith(`:${rgwPort}`)), 'the store is published on the host\'s loopback only');
+  assert.ok(store.volumes?.some((v) => v === 's3-data:/var/lib/ceph'), 'objects are kept on a named volume');
+  assert.ok(override.volumes && 's3-data' in override.volumes);
+  assert.ok(store.healthcheck?.test.length && store.healthcheck.start_period, 'the store is health-checked, with a start period');
+  assert.ok(existsSync(path.join(repoRoot, store.build!.context, 'Dockerfile')));
+  for (const name of ['ingest', 'worker']) {
+    const service = override.services[name]!;
+    const env = resolved({ ...service.environment });
+    assert.equal(env.S3_ENDPOINT, `http://s3:${rgwPort}`, `${name} reaches the store on the compose network`);
+    for (const key of ['S3_BUCKET', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) assert.equal(env[key], store.environment?.[key], `${name}: the store's ${key}`);
+    assert.equal(service.depends_on?.s3?.condition, 'service_healthy', `${name} starts once the bucket is there`);
+    assert.doesNotThrow(() => loadConfig(resolved({ ...(name === 'ingest' ? ingest : worker).environment, ...service.environment })), `${name}'s merged settings are valid`);
+  }
+});
+
+test('docker-compose.s3-external.yml: a bucket of your own from .env, no bundled store, no shared disk', async () => {
+  const file = 'docker-compose.s3-external.yml';
+  const override = await overrideOf(file);
+  assertOnS3WithoutSharedDisk(file, override);
+  assert.equal(override.services.s3, undefined);
+  for (const name of ['ingest', 'worker']) {
+    const env = override.services[name]!.environment!;
+    for (const key of AWS_CREDENTIALS) assert.equal(env[key], `\${${key}:-}`, `${name}: ${key} from .env, empty (the rest of the AWS chain) when unset`);
+    assert.deepEqual(Object.keys(env).filter((key) => key.startsWith('S3_')), [], `${name}: S3_* come from .env through docker-compose.yml`);
+  }
+});
+
+test('`config` merges each override over docker-compose.yml: settings from .env arrive, /data is no longer shared', async () => {
+  const variables = { S3_BUCKET: 'my-bucket', S3_ENDPOINT: 'https://s3.example.com', S3_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret-example' };
+  const dataDir = resolved(ingest.environment!).DATA_DIR;
+  for (const [override, expected] of [
+    ['docker-compose.s3.yml', { S3_BUCKET: 'chunkyard', S3_ENDPOINT: 'http://s3:7480', AWS_ACCESS_KEY_ID: 'chunkyard-demo' }],
+    ['docker-compose.s3-external.yml', { S3_BUCKET: 'my-bucket', S3_ENDPOINT: 'https://s3.example.com', S3_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE' }],
+  ] as const) {
+    const project = await ComposeProject.create('chunkyard-config-check', variables, ['docker-compose.yml', override]);
+    try {
+      const merged = parse(await project.compose(['config'])) as { services: Record<string, { environment: Record<string, string>; volumes: (string | { type: string; source?: string; target: string })[] }> };
+      for (const name of ['ingest', 'worker']) {
+        const service = merged.services[name]!;
+        assert.equal(service.environment.STORAGE, 's3', `${override}: ${name}`);
+        for (const [key, value] of Object.entries(expected)) assert.equal(service.environment[key], value, `${override}: ${name}: ${key}`);
+        // docker-compose v1 writes `- /data`; the plugin a long form without a source.
+        const mounts = service.volumes.map((v) => (typeof v === 'string' ? { source: v.includes(':') ? v.split(':')[0] : undefined, target: v.split(':').at(-1) } : v));
+        assert.deepEqual(mounts.filter((m) => m.target === dataDir).map((m) => m.source), [undefined], `${override}: ${name}'s ${dataDir} is anonymous, not uploads`);
+      }
+    } finally {
+      await project.dispose();
+    }
+  }
 });
 
 /** Keys docker-compose v1 (1.27+, Compose Specification) and the `docker compose` plugin both understand. */
@@ -219,22 +306,29 @@ const PORTABLE = {
   deploy: ['replicas', 'resources'],
 };
 
-test('the compose file uses only syntax both docker compose and docker-compose v1 accept', () => {
+/** Every compose file of the repository: docker-compose.yml and the overrides merged over it. */
+const COMPOSE_FILES = ['docker-compose.yml', 'docker-compose.s3.yml', 'docker-compose.s3-external.yml'];
+
+test('the compose files use only syntax both docker compose and docker-compose v1 accept', async () => {
   const keys = (value: unknown) => Object.keys(value ?? {});
   const unknown = (found: string[], allowed: string[]) => found.filter((key) => !allowed.includes(key));
-  assert.deepEqual(unknown(keys(compose).filter((k) => !k.startsWith('x-')), PORTABLE.top), [], 'top level (no `name:`, `include:`, `version:`)');
-  for (const [name, service] of Object.entries(compose.services)) {
-    assert.deepEqual(unknown(keys(service), PORTABLE.service), [], `${name}`);
-    assert.deepEqual(unknown(keys(service.build), PORTABLE.build), [], `${name}.build`);
-    assert.deepEqual(unknown(keys(service.healthcheck), PORTABLE.healthcheck), [], `${name}.healthcheck (no start_interval)`);
-    assert.deepEqual(unknown(keys(service.deploy), PORTABLE.deploy), [], `${name}.deploy`);
-    for (const [dependency, how] of Object.entries(service.depends_on ?? {})) {
-      assert.deepEqual(unknown(keys(how), PORTABLE.dependsOn), [], `${name}.depends_on.${dependency} (no restart:, required:)`);
-      assert.ok(PORTABLE.conditions.includes(how.condition), `${name}.depends_on.${dependency}: ${how.condition}`);
+  for (const file of COMPOSE_FILES) {
+    const text = await read(file);
+    const parsed = parse(text, { merge: true }) as Record<string, unknown> & { services: Record<string, Service> };
+    assert.deepEqual(unknown(keys(parsed).filter((k) => !k.startsWith('x-')), PORTABLE.top), [], `${file}: top level (no \`name:\`, \`include:\`, \`version:\`)`);
+    for (const [name, service] of Object.entries(parsed.services)) {
+      assert.deepEqual(unknown(keys(service), PORTABLE.service), [], `${file}: ${name}`);
+      assert.deepEqual(unknown(keys(service.build), PORTABLE.build), [], `${file}: ${name}.build`);
+      assert.deepEqual(unknown(keys(service.healthcheck), PORTABLE.healthcheck), [], `${file}: ${name}.healthcheck (no start_interval)`);
+      assert.deepEqual(unknown(keys(service.deploy), PORTABLE.deploy), [], `${file}: ${name}.deploy`);
+      for (const [dependency, how] of Object.entries(service.depends_on ?? {})) {
+        assert.deepEqual(unknown(keys(how), PORTABLE.dependsOn), [], `${file}: ${name}.depends_on.${dependency} (no restart:, required:)`);
+        assert.ok(PORTABLE.conditions.includes(how.condition), `${file}: ${name}.depends_on.${dependency}: ${how.condition}`);
+      }
     }
-  }
-  assert.doesNotMatch(composeText, /(^|[\s:-])!\w+/m, 'no YAML tags such as !reset or !override');
-  for (const [expression] of composeText.matchAll(/\$\{[^}]*\}?/g)) {
-    assert.match(expression, /^\$\{[A-Z_][A-Z0-9_]*(:?-[^${}]*)?\}$/, `${expression}: v1 knows only \${NAME}, \${NAME:-default} and \${NAME-default}, not nested`);
+    assert.doesNotMatch(text, /(^|[\s:-])!\w+/m, `${file}: no YAML tags such as !reset or !override`);
+    for (const [expression] of text.matchAll(/\$\{[^}]*\}?/g)) {
+      assert.match(expression, /^\$\{[A-Z_][A-Z0-9_]*(:?-[^${}]*)?\}$/, `${file}: ${expression}: v1 knows only \${NAME}, \${NAME:-default} and \${NAME-default}, not nested`);
+    }
   }
 });

@@ -13,62 +13,35 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { settings } from '../../services/shared/config.js';
-import { freePort } from '../helpers/redis-server.js';
 import { randomFile, sha256 } from '../helpers/upload-client.js';
-import { ensureBaseImages } from './lib/base-images.js';
 import { ChunkSender } from './lib/chunk-sender.js';
 import { waitFor } from './lib/commands.js';
-import { ComposeProject, type ContainerInfo } from './lib/compose-project.js';
-import { ensureDockerEngine, type DockerEngine } from './lib/docker-engine.js';
+import { type ContainerInfo } from './lib/compose-project.js';
+import { startComposeStack, type ComposeStack } from './lib/compose-stack.js';
 import { connectTimeouts, proxiedRequests } from './lib/nginx-logs.js';
 import { scrape, sumOf } from './lib/prometheus-text.js';
+import { uploadStatus, waitForMerge } from './lib/upload-status.js';
 
 const ADMIN_USER = 'admin';
 const ADMIN_PASSWORD = randomBytes(12).toString('hex');
 /** The ingest's and the worker's operations ports inside the compose network. */
 const INGEST_OPS_PORT = 3002;
 const WORKER_PORT = 3001;
-/** Where the node stand-in keeps the CA bundle the host's npm trusts (the script puts it there). */
-const STAND_IN_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
-let engine: DockerEngine | undefined;
-let stack: ComposeProject | undefined;
+let stack: ComposeStack | undefined;
 let url = '';
 
 before(async () => {
-  const started = Date.now();
-  engine = await ensureDockerEngine();
-  const bases = await ensureBaseImages();
-  console.log(`engine ${engine.version} (${engine.startedHere ? 'started here' : 'already running'}); stand-ins: ${bases.standIns.join(', ') || 'none'}; ${Date.now() - started} ms`);
-
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
   // What an operator would put in .env.
-  const variables: Record<string, string> = { CHUNKYARD_HTTP_PORT: String(port), ADMIN_PASSWORD, LOG_LEVEL: 'warn' };
-  if (bases.standIns.some((image) => image.startsWith('node:'))) variables.BUILD_CA_CERTS = STAND_IN_CA_BUNDLE;
-  stack = await ComposeProject.create(`chunkyard-test-${randomBytes(4).toString('hex')}`, variables);
-  console.log(`${stack.cli.join(' ')}, project ${stack.name}`);
-
-  await stack.compose(['config', '--quiet']);
-  const building = Date.now();
-  await stack.compose(['build'], 900_000);
-  console.log(`compose build: ${Date.now() - building} ms`);
-  const starting = Date.now();
-  await stack.compose(['up', '--detach'], 300_000);
-  await Promise.all([stack.waitHealthy('redis', 1), stack.waitHealthy('ingest', 3), stack.waitHealthy('worker', 1), stack.waitHealthy('nginx', 1)]);
-  console.log(`compose up until healthy: ${Date.now() - starting} ms`);
+  stack = await startComposeStack({ variables: { ADMIN_PASSWORD, LOG_LEVEL: 'warn' }, healthy: { redis: 1, ingest: 3, worker: 1, nginx: 1 } });
+  url = stack.url;
 });
 
 after(async () => {
-  try {
-    if (stack) await stack.compose(['down', '--volumes', '--remove-orphans', '--timeout', '15'], 180_000);
-  } finally {
-    await stack?.dispose();
-    await engine?.stop();
-  }
+  await stack?.down();
 });
 
-const project = () => stack!;
+const project = () => stack!.project;
 const nginx = async () => (await project().containers('nginx'))[0]!;
 const ingestMetrics = (replica: ContainerInfo) => scrape(`http://${replica.ip}:${INGEST_OPS_PORT}/metrics`, ADMIN_USER, ADMIN_PASSWORD);
 
@@ -76,12 +49,6 @@ const ingestMetrics = (replica: ContainerInfo) => scrape(`http://${replica.ip}:$
 async function chunksPerReplica(replicas: ContainerInfo[]): Promise<Map<string, number>> {
   const counts = await Promise.all(replicas.map(async (r) => sumOf(await ingestMetrics(r), 'chunkyard_chunks_received_total')));
   return new Map(replicas.map((r, i) => [r.id, counts[i]!]));
-}
-
-async function uploadStatus(identifier: string): Promise<Record<string, unknown>> {
-  const response = await fetch(`${url}/uploads/${identifier}`);
-  assert.equal(response.status, 200, `GET /uploads/${identifier}`);
-  return (await response.json()) as Record<string, unknown>;
 }
 
 test('the stack answers through nginx; each replica has its own metrics, inside the network only', async () => {
@@ -211,18 +178,14 @@ test('one upload across three, four and two replicas and a Redis restart is merg
   assert.notEqual(redisAfter!.startedAt, redisBefore!.startedAt, 'Redis was restarted');
   await sender.send('after the redis restart', 40);
   const sent = sender.total - sender.remaining;
-  assert.equal((await uploadStatus(identifier)).received, sent, 'every chunk stored before, during and after the restart is recorded');
+  assert.equal((await uploadStatus(url, identifier)).received, sent, 'every chunk stored before, during and after the restart is recorded');
   t.diagnostic(`chunk attempts refused while Redis restarted: ${sender.failures('redis restarting').length}`);
 
   const phases = [...new Set(sender.attempts.map((a) => a.phase))];
   t.diagnostic(`chunks per phase: ${phases.map((phase) => `${phase} ${new Set(sender.attempts.filter((a) => a.phase === phase).map((a) => a.chunk)).size}`).join(', ')}; ${sender.remaining} left`);
   assert.ok(sender.remaining >= 100, 'chunks are left for the last phase');
   await sender.send('the rest', sender.remaining);
-  const status = await waitFor('the merge', async () => {
-    const record = await uploadStatus(identifier);
-    if (record.state === 'failed') throw new Error(`merge failed: ${String(record.error)}`);
-    return record.state === 'complete' ? record : undefined;
-  }, 120_000, 250);
+  const status = await waitForMerge(url, identifier);
   assert.equal(status.size, file.length);
   assert.equal(status.sha256, sha256(file));
   const [worker] = await project().containers('worker');
@@ -237,7 +200,7 @@ test('one upload across three, four and two replicas and a Redis restart is merg
   assert.equal(completed, 1, 'merged exactly once');
   // The job itself finishes just after the upload is recorded complete.
   const job = await waitFor('the merge job finishing', async () => {
-    const current = (await uploadStatus(identifier)).job as { state?: string } | undefined;
+    const current = (await uploadStatus(url, identifier)).job as { state?: string } | undefined;
     return current?.state === 'active' ? undefined : current;
   }, 10_000, 100);
   assert.equal(job?.state, 'completed', `one job, completed: ${JSON.stringify(job)}`);

@@ -1,8 +1,8 @@
 /**
- * The base images the Dockerfile and docker-compose.yml name, made available to the
- * engine: present already, or pulled, or, where no registry can be reached, built as
- * stand-ins by scripts/docker/build-stand-in-images.sh (Debian parts laid out like the
- * official images, tagged with the official names).
+ * The base images a stack's compose files name, made available to the engine: present
+ * already, or pulled, or, where no registry can be reached, built as stand-ins by
+ * scripts/docker/build-stand-in-images.sh (Debian parts laid out like the official images,
+ * tagged with the official names).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,17 +12,39 @@ import { run, runOk } from './commands.js';
 
 export const STAND_IN_LABEL = 'org.chunkyard.stand-in';
 
-/** Images used as they are: every FROM of the Dockerfile that is not a stage, and every compose image that is not built. */
-export async function baseImages(): Promise<string[]> {
-  const dockerfile = await readFile(path.join(repoRoot, 'Dockerfile'), 'utf8');
-  const stages = new Set<string>();
-  const images = new Set<string>();
-  for (const [, image, stage] of dockerfile.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)) {
-    if (!stages.has(image!)) images.add(image!);
-    if (stage) stages.add(stage);
+interface ComposeService {
+  image?: string;
+  build?: string | { context?: string; dockerfile?: string };
+}
+
+/**
+ * Images used as they are: every FROM that is not a stage in the Dockerfiles the services
+ * build, and the image of every service that is not built. `composeFiles` are relative to
+ * the repository, merged in order as compose does (a service is built if any file builds it).
+ */
+export async function baseImages(composeFiles = ['docker-compose.yml']): Promise<string[]> {
+  const services = new Map<string, ComposeService>();
+  for (const file of composeFiles) {
+    const compose = parse(await readFile(path.join(repoRoot, file), 'utf8'), { merge: true }) as { services?: Record<string, ComposeService> };
+    for (const [name, service] of Object.entries(compose.services ?? {})) services.set(name, { ...services.get(name), ...service });
   }
-  const compose = parse(await readFile(path.join(repoRoot, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { image?: string; build?: unknown }> };
-  for (const service of Object.values(compose.services)) if (service.image && !service.build) images.add(service.image);
+  const dockerfiles = new Set<string>();
+  const images = new Set<string>();
+  for (const service of services.values()) {
+    if (!service.build) {
+      if (service.image) images.add(service.image);
+      continue;
+    }
+    const build = typeof service.build === 'string' ? { context: service.build } : service.build;
+    dockerfiles.add(path.join(repoRoot, build.context ?? '.', build.dockerfile ?? 'Dockerfile'));
+  }
+  for (const file of dockerfiles) {
+    const stages = new Set<string>();
+    for (const [, image, stage] of (await readFile(file, 'utf8')).matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)) {
+      if (!stages.has(image!)) images.add(image!);
+      if (stage) stages.add(stage);
+    }
+  }
   return [...images];
 }
 
@@ -34,8 +56,8 @@ export interface BaseImages {
   standIns: string[];
 }
 
-export async function ensureBaseImages(): Promise<BaseImages> {
-  const images = await baseImages();
+export async function ensureBaseImages(composeFiles?: string[]): Promise<BaseImages> {
+  const images = await baseImages(composeFiles);
   const missing: string[] = [];
   for (const image of images) {
     if (await present(image)) continue;

@@ -1,7 +1,7 @@
 /**
- * One compose project of the repository's docker-compose.yml, under a name of its own,
- * driven through whichever CLI the machine has: the `docker compose` plugin, or Debian's
- * docker-compose v1 (the file is written for both).
+ * One compose project of the repository's docker-compose.yml (and any override files),
+ * under a name of its own, driven through whichever CLI the machine has: the `docker
+ * compose` plugin, or Debian's docker-compose v1 (the files are written for both).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,6 +18,15 @@ export interface ContainerInfo {
   health: string | undefined;
   startedAt: string;
   restartCount: number;
+  mounts: Mount[];
+}
+
+export interface Mount {
+  type: string;
+  /** A volume's name (an anonymous one's is a random id); absent for a bind mount. */
+  name?: string;
+  source: string;
+  destination: string;
 }
 
 interface Inspected {
@@ -27,6 +36,7 @@ interface Inspected {
   State: { Running: boolean; StartedAt: string; Health?: { Status: string } };
   Config: { Labels: Record<string, string> };
   NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
+  Mounts: { Type: string; Name?: string; Source: string; Destination: string }[];
 }
 
 /** `docker compose` when the plugin is there, else `docker-compose` (v1). */
@@ -40,6 +50,8 @@ export class ComposeProject {
   private constructor(
     readonly name: string,
     readonly cli: string[],
+    /** The compose files, relative to the repository, in the order compose merges them. */
+    readonly files: string[],
     private readonly envFile: string,
     private readonly env: NodeJS.ProcessEnv,
   ) {}
@@ -49,20 +61,21 @@ export class ComposeProject {
    * process's environment reaches the compose file (a stray LOG_LEVEL or HOST must not),
    * and the repository's own .env, if a developer has one, is not read.
    */
-  static async create(name: string, variables: Record<string, string>): Promise<ComposeProject> {
+  static async create(name: string, variables: Record<string, string>, files = ['docker-compose.yml']): Promise<ComposeProject> {
     const cli = await composeCommand();
     const dir = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-compose-'));
     const envFile = path.join(dir, '.env');
     await writeFile(envFile, Object.entries(variables).map(([key, value]) => `${key}=${value}\n`).join(''));
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
     if (process.env.DOCKER_HOST) env.DOCKER_HOST = process.env.DOCKER_HOST;
-    return new ComposeProject(name, cli, envFile, env);
+    return new ComposeProject(name, cli, files, envFile, env);
   }
 
   /** Runs a compose subcommand for this project; resolves with its stdout. */
   compose(args: string[], timeoutMs = 300_000): Promise<string> {
     const [command, ...pre] = this.cli;
-    const global = ['--project-name', this.name, '--project-directory', repoRoot, '--file', path.join(repoRoot, 'docker-compose.yml'), '--env-file', this.envFile];
+    const files = this.files.flatMap((file) => ['--file', path.join(repoRoot, file)]);
+    const global = ['--project-name', this.name, '--project-directory', repoRoot, ...files, '--env-file', this.envFile];
     return runOk(command!, [...pre, ...global, ...args], { cwd: repoRoot, env: this.env, timeoutMs });
   }
 
@@ -85,6 +98,7 @@ export class ComposeProject {
       health: c.State.Health?.Status,
       startedAt: c.State.StartedAt,
       restartCount: c.RestartCount,
+      mounts: c.Mounts.map((m) => ({ type: m.Type, name: m.Name, source: m.Source, destination: m.Destination })),
     }));
   }
 
@@ -102,6 +116,24 @@ export class ComposeProject {
     const result = await run('docker', ['logs', ...(since ? ['--since', since] : []), container.id], { timeoutMs: 30_000 });
     if (result.code !== 0) throw new Error(`docker logs ${container.name}: ${result.stderr}`);
     return { stdout: result.stdout.toString(), stderr: result.stderr };
+  }
+
+  /**
+   * What a failed start needs to be understood: every container of the project (running or
+   * not) with its state, its last health checks and the end of its logs.
+   */
+  async describe(): Promise<string> {
+    const ids = (await runOk('docker', ['ps', '--all', '--quiet', '--filter', `label=com.docker.compose.project=${this.name}`])).split('\n').filter(Boolean);
+    if (ids.length === 0) return `project ${this.name}: no containers`;
+    const inspected = JSON.parse(await runOk('docker', ['inspect', ...ids])) as (Inspected & { State: { Status: string; ExitCode: number; Health?: { Log?: { Output: string; ExitCode: number }[] } } })[];
+    const parts: string[] = [];
+    for (const c of inspected) {
+      const checks = (c.State.Health?.Log ?? []).slice(-3).map((check) => `  check exited ${check.ExitCode}: ${check.Output.trim().slice(0, 300)}`);
+      const logs = await run('docker', ['logs', '--tail', '15', c.Id], { timeoutMs: 30_000 });
+      const tail = `${logs.stdout.toString()}${logs.stderr}`.trim().split('\n').map((line) => `  | ${line.slice(0, 300)}`);
+      parts.push([`${c.Name.replace(/^\//, '')}: ${c.State.Status} (exit ${c.State.ExitCode}), health ${c.State.Health?.Status ?? 'none'}`, ...checks, ...tail].join('\n'));
+    }
+    return parts.join('\n');
   }
 
   /** Runs a command in a container; resolves with its stdout as bytes. */
