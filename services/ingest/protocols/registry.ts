@@ -3,8 +3,9 @@
  * theirs. Their field names do not overlap, so the order only matters for speed.
  */
 import type { ProtocolDependencies, UploadProtocol } from './protocol.js';
+import { filepondProtocol } from './filepond/filepond-protocol.js';
 import { resumableProtocol } from './resumable/resumable-protocol.js';
 
 export function uploadProtocols(deps: ProtocolDependencies): UploadProtocol[] {
-  return [resumableProtocol(deps)];
+  return [resumableProtocol(deps), filepondProtocol(deps)];
 }
