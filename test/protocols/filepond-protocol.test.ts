@@ -259,6 +259,31 @@ describe('FilePond protocol', () => {
     await publishedAs(empty, Buffer.alloc(0));
   });
 
+  test('ALLOWED_TYPES: a chunked transfer, created unnamed, is checked by the name of its first PATCH', async () => {
+    const strict = await startSystem({ env: { ALLOWED_TYPES: '.pdf' } });
+    try {
+      const url = `${strict.urls[0]}/upload`;
+      const form = () => {
+        const body = new FormData();
+        body.append('filepond', '{}');
+        return body;
+      };
+      const chunk = (id: string, name: string) => fetch(`${url}?patch=${id}`, {
+        method: 'PATCH', headers: { 'content-type': OCTET, 'upload-offset': '0', 'upload-length': '4', 'upload-name': name }, body: new Uint8Array(4),
+      });
+      const id = await (await fetch(url, { method: 'POST', headers: { 'upload-length': '4' }, body: form() })).text();
+      assert.match(id, /^[0-9a-f]{32}$/, 'created without a name');
+      assert.equal((await chunk(id, 'tool.exe')).status, 415);
+      assert.equal((await strict.readUpload(id))?.storedBytes, 0);
+      assert.equal((await chunk(id, 'report.pdf')).status, 204);
+      assert.equal((await strict.readUpload(id))?.name, 'report.pdf');
+      const empty = await fetch(url, { method: 'POST', headers: { 'upload-length': '0' }, body: form() });
+      assert.equal(empty.status, 415, 'an empty transfer is complete at once, so it is checked at once');
+    } finally {
+      await strict.stop();
+    }
+  });
+
   test('hostile values in every field and header: 4xx, never 5xx, nothing outside the data directory', async () => {
     const failures: string[] = [];
     const expect = async (what: string, response: Response, status: number) => {
