@@ -4,8 +4,9 @@
  */
 import type { ProtocolDependencies, UploadProtocol } from './protocol.js';
 import { filepondProtocol } from './filepond/filepond-protocol.js';
+import { fineUploaderProtocol } from './fine-uploader/fine-uploader-protocol.js';
 import { resumableProtocol } from './resumable/resumable-protocol.js';
 
 export function uploadProtocols(deps: ProtocolDependencies): UploadProtocol[] {
-  return [resumableProtocol(deps), filepondProtocol(deps)];
+  return [resumableProtocol(deps), filepondProtocol(deps), fineUploaderProtocol(deps)];
 }
