@@ -160,6 +160,7 @@ describe('FilePond protocol', () => {
     // A HEAD without a usable Upload-Offset (not exposed cross-origin) makes FilePond send every chunk again.
     for (const i of [0, 1, 2, 3]) assert.equal((await send(i, i % 2)).status, 204, `chunk ${i}`);
     await publishedAs(id, file);
+    assert.equal((await send(2, 1)).status, 204, 'a chunk sent again once the file is merged');
     // Chunks that straddle the stored end or disagree with the upload are not "already there".
     const other = await created(file.length);
     assert.equal((await patch(other, 0, chunks[0]!.body, { size: file.length, name: 'x.bin' })).status, 204);
