@@ -31,6 +31,13 @@ export interface AppendRequest {
    * whole or not at all.
    */
   keepPartial?: boolean;
+  /**
+   * Names an upload created unnamed (FilePond sends the name with its chunks only, as
+   * Upload-Name): checked against the type allowlist (by its extension: such a client
+   * declares no type) before a byte is stored, recorded with the first bytes; an append
+   * giving another name than the one recorded is refused (upload_conflict).
+   */
+  name?: string;
   body: Readable;
 }
 
@@ -44,6 +51,7 @@ export interface AppendResult {
 export async function append(deps: CoreDependencies, request: AppendRequest): Promise<AppendResult> {
   const { access } = request;
   const keyHash = uploadKeyHash(access.scope, request.id);
+  if (request.name !== undefined) deps.allowedTypes.check(request.name, '');
   const grant = await deps.state.acquireLock(keyHash, deps.lockLeaseMs);
   if (grant.outcome === 'missing') throw new UploadError('upload_not_found');
   if (grant.outcome === 'held') throw new UploadError('upload_locked');
@@ -79,6 +87,7 @@ export async function append(deps: CoreDependencies, request: AppendRequest): Pr
         ranges: pieces.map((piece) => ({ ...piece, fits: EITHER })),
         appendAt: pieces[0]?.offset ?? request.offset,
         ...(last && request.size !== undefined ? { size: request.size } : {}),
+        ...(request.name !== undefined ? { name: request.name } : {}),
         fence: grant.fence,
         release: last,
       });

@@ -44,6 +44,8 @@ export interface RecordRequest {
   appendAt?: number;
   /** Declares the size now (tus deferred length, Plupload's last piece). */
   size?: number;
+  /** Names an upload created unnamed (FilePond's appends); another name than the recorded one is a conflict. */
+  name?: string;
   /** The write lock's fencing token; `release` drops the lock in the same step. */
   fence?: number;
   release?: boolean;

@@ -24,7 +24,11 @@ export interface UploadDeclaration {
   /** Total bytes, or undefined until the client says (tus `Upload-Defer-Length`, Plupload). */
   size: number | undefined;
   layout: Layout;
-  /** The client's file name (never used as a path as given: see sanitize-filename.ts). */
+  /**
+   * The client's file name (never used as a path as given: see sanitize-filename.ts). ''
+   * for an upload created before its client names it (FilePond names its chunked uploads
+   * on their appends: AppendRequest.name).
+   */
   name: string;
   /** The file's path inside a dropped folder, where the client sends one; else the name. */
   relativePath: string;

@@ -89,6 +89,7 @@ export class RedisStateStore implements StateStore {
         ranges: request.ranges,
         appendAt: request.appendAt,
         size: request.size,
+        name: request.name,
         fence: request.fence,
         release: request.release,
         idleTtl: this.options.idleTtlSeconds,

@@ -4,7 +4,7 @@
  * with koa-body, at most 16 KiB: never a chunk body.
  */
 import type { Context } from 'koa';
-import { koaBody } from 'koa-body';
+import { HttpMethodEnum, koaBody } from 'koa-body';
 import { UploadError } from '../../core/errors.js';
 
 const LIMIT = '16kb';
@@ -17,6 +17,8 @@ const parser = koaBody({
   formLimit: LIMIT,
   jsonLimit: LIMIT,
   textLimit: LIMIT,
+  // FilePond's revert is a DELETE with a body (koa-body reads POST, PUT and PATCH bodies only by default).
+  parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH, HttpMethodEnum.DELETE],
   onError: (err) => {
     throw new UploadError('malformed_body', `The body could not be read: ${err.message}`, { cause: err });
   },

@@ -17,6 +17,8 @@
                      mask; object the identity of the file written in place, if any
   o.appendAt         appends only: the offset must be where the stored bytes end (prefix)
   o.size             the size, declared now (deferred length)
+  o.name             appends only: names an upload created unnamed (FilePond sends the name
+                     with its chunks); a name other than the recorded one is a conflict
   o.fence, o.release a tus write lock's fencing token; release it when done
   o.now, o.idleTtl, o.resultTtl, o.cancelGraceMs, o.earlyMergeMinSize
 
@@ -32,13 +34,14 @@ local meta, ranges, lock, finals, sweeping = KEYS[1], KEYS[2], KEYS[3], KEYS[4],
 local now = o.now
 
 local fields = { 'state', 'uploadId', 'fingerprint', 'roundings', 'stored', 'size', 'prefix',
-  'earlyMerge', 'ranges', 'cancelledAt', 'pieceSize', 'partial', 'maxSize', 'object' }
+  'earlyMerge', 'ranges', 'cancelledAt', 'pieceSize', 'partial', 'maxSize', 'object', 'name' }
 local cur = redis.call('HMGET', meta, unpack(fields))
 local state, uploadId = cur[1], cur[2]
 local roundings, stored, size = tonumber(cur[4]) or 3, tonumber(cur[5]) or 0, tonumber(cur[6])
 local prefix, earlyMerge, count = tonumber(cur[7]) or 0, cur[8] or '', tonumber(cur[9]) or 0
 local pieceSize, partial, maxSize = tonumber(cur[11]), cur[12] == '1', tonumber(cur[13])
 local object = cur[14] or ''
+local recordedName = cur[15] or ''
 local created, startsEarlyMerge = 0, 0
 local accepted, waitingFinals = {}, {}
 
@@ -94,6 +97,7 @@ if state ~= 'receiving' then
 end
 
 if o.appendAt and o.appendAt ~= prefix then return reply('offset') end
+if o.name and recordedName ~= '' and recordedName ~= o.name then return reply('conflict') end
 if o.size then
   if size and size ~= o.size then return reply('conflict') end
   if o.size < prefix or o.size < stored or (maxSize and maxSize > 0 and o.size > maxSize) then return reply('geometry') end
@@ -151,6 +155,7 @@ while true do
   prefix = prefix + length
 end
 redis.call('HSET', meta, 'roundings', roundings, 'stored', fmt(stored), 'ranges', count, 'prefix', fmt(prefix), 'updatedAt', now)
+if o.name and recordedName == '' then redis.call('HSET', meta, 'name', o.name, 'relativePath', o.name) end
 
 local ttl = o.idleTtl
 if size and stored == size and count >= 1 then
