@@ -22,6 +22,11 @@ export interface S3DriverOptions extends S3Settings {
   spoolDir: string;
   /** How long a client's request may last (REQUEST_TIMEOUT_MS): a chunk streams into S3 that long. */
   requestTimeoutMs: number;
+  /**
+   * S3_TIMEOUT_MS (default 30 s): a request to S3 with no traffic for this long fails, so a
+   * store that hangs becomes a 503 for the client within it, not a request that hangs.
+   */
+  timeoutMs?: number;
 }
 
 export class S3Driver implements StorageDriver {
@@ -33,7 +38,7 @@ export class S3Driver implements StorageDriver {
     minPartSize: MIN_PART_SIZE,
   };
   readonly keys: S3Keys;
-  /** For short operations: every request has a 30 s deadline. */
+  /** For short operations: silent for `timeoutMs`, or 30 s in all (more if `timeoutMs` is longer), and a request fails. */
   readonly client: S3Client;
   /** For a client's body streaming into an object: as long as the client's request may last. */
   private readonly streaming: S3Client;
@@ -41,8 +46,9 @@ export class S3Driver implements StorageDriver {
 
   constructor(private readonly options: S3DriverOptions) {
     this.keys = new S3Keys(options.prefix);
-    this.client = createS3Client(options, { requestMs: 30_000, idleMs: 30_000 });
-    this.streaming = createS3Client(options, { requestMs: options.requestTimeoutMs + 30_000, idleMs: 30_000 });
+    const idleMs = options.timeoutMs ?? 30_000;
+    this.client = createS3Client(options, { requestMs: Math.max(30_000, idleMs), idleMs });
+    this.streaming = createS3Client(options, { requestMs: options.requestTimeoutMs + idleMs, idleMs });
     this.writer = new S3Writer(this.streaming, options.bucket, this.keys, options.spoolDir);
   }
 
