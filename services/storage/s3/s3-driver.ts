@@ -12,7 +12,7 @@ import type { Assembly, AssemblySpec, RangeWrite, StorageCapabilities, StorageDr
 import type { PublishedFile } from '../../core/upload.js';
 import { MIN_PART_SIZE, S3Assembly } from './s3-assembly.js';
 import { createS3Client, type S3Settings } from './s3-client.js';
-import { isMissing } from './s3-errors.js';
+import { asStoreUnavailable, isMissing } from './s3-errors.js';
 import { S3Keys } from './s3-keys.js';
 import { deleteObjects, listObjects, sweepS3 } from './s3-sweep.js';
 import { S3Writer } from './s3-writer.js';
@@ -73,8 +73,14 @@ export class S3Driver implements StorageDriver {
   }
 
   async remove(storageKey: string): Promise<void> {
-    const objects = await listObjects(this.client, this.options.bucket, this.keys.rangesOf(storageKey));
-    await deleteObjects(this.client, this.options.bucket, objects.map((object) => object.key));
+    try {
+      const objects = await listObjects(this.client, this.options.bucket, this.keys.rangesOf(storageKey));
+      await deleteObjects(this.client, this.options.bucket, objects.map((object) => object.key));
+    } catch (err) {
+      // A cancel while the store is away is a passing fault (503, retry), as a write is; a
+      // cancel not retried leaves the objects to the sweep.
+      throw asStoreUnavailable(err);
+    }
   }
 
   async unpublish(file: PublishedFile): Promise<void> {
