@@ -123,6 +123,11 @@ export const settings = {
     'Prefix of every object key Chunkyard writes (`uploads/`), so a bucket can be shared.',
   ),
   S3_FORCE_PATH_STYLE: setting(flag(), 'false', 'Address buckets by path (`https://host/bucket/key`), for stores without wildcard DNS (MinIO, Ceph RGW).'),
+  S3_TIMEOUT_MS: setting(
+    wholeNumber(100),
+    '30000',
+    'A request to the object store that sends or receives nothing for this long fails: a chunk it was storing gets `503` (clients retry), a merge is retried. Requests of a whole chunk body may last `REQUEST_TIMEOUT_MS` plus this.',
+  ),
   MIN_FREE_DISK: setting(
     byteSize(),
     '512MB',

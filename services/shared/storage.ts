@@ -15,6 +15,7 @@ export async function createStorageDriver(config: Config): Promise<StorageDriver
       forcePathStyle: config.S3_FORCE_PATH_STYLE,
       spoolDir: path.join(config.dataDir, 'tmp'),
       requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+      timeoutMs: config.S3_TIMEOUT_MS,
     }).init();
   }
   return new FsDriver({ dataDir: config.dataDir, reserveBytes: config.MIN_FREE_DISK }).init();

@@ -8,6 +8,10 @@
  * Start-up waits on readiness signals (the mon's quorum log line, the OSD's "booting ->
  * active" log line, an HTTP answer from radosgw) within one deadline; a failure names what
  * was awaited and ends with the daemons' log tails.
+ *
+ * For fault tests, radosgw alone can be stopped and started again on its port (an object
+ * store that is down: connections refused), or paused and resumed (one that hangs:
+ * connections accepted by the kernel, never answered).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -39,6 +43,17 @@ export interface CephRgw extends S3Endpoint {
   createBucket(name: string): Promise<void>;
   /** Process ids of its daemons still running. */
   pids(): number[];
+  /**
+   * Stops radosgw alone (SIGTERM: it leaves its watches on the control objects cleanly, so
+   * the next one starts at once), mon and OSD staying up: connections to it are refused.
+   */
+  stopGateway(): Promise<void>;
+  /** Starts radosgw again on the same port; resolves once it answers HTTP (deadline: 30 s). */
+  startGateway(): Promise<void>;
+  /** SIGSTOP to radosgw: the kernel still accepts connections, nothing answers them. */
+  pauseGateway(): Promise<void>;
+  /** SIGCONT to a paused radosgw: it answers what waited, and what comes. */
+  resumeGateway(): Promise<void>;
   /** Kills the daemons and removes the folder. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -52,6 +67,7 @@ export async function startCephRgw(options: CephRgwOptions = {}): Promise<CephRg
   const started = performance.now();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-ceph-'));
   const cluster = new Cluster(dir, deadline(options.startTimeoutMs ?? 60_000));
+  let port = 0;
   const clients: S3Client[] = [];
   async function stop() {
     for (const client of clients) client.destroy();
@@ -62,7 +78,7 @@ export async function startCephRgw(options: CephRgwOptions = {}): Promise<CephRg
   try {
     await cluster.startMon(options.memBytes ?? 4 * 1024 ** 3);
     await cluster.startOsd();
-    const port = await cluster.startRgw();
+    port = await cluster.startRgw();
     await cluster.createUser(ACCESS_KEY_ID, SECRET_ACCESS_KEY);
     const endpoint: S3Endpoint = { endpoint: `http://127.0.0.1:${port}`, accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, region: 'us-east-1' };
     const client = (timeouts?: S3ClientTimeouts) => {
@@ -80,6 +96,13 @@ export async function startCephRgw(options: CephRgwOptions = {}): Promise<CephRg
         await admin.send(new CreateBucketCommand({ Bucket: name }));
       },
       pids: () => cluster.running().map((daemon) => daemon.pid),
+      stopGateway: () => cluster.stopRgw(),
+      async startGateway() {
+        cluster.timeLeft = deadline(30_000);
+        await cluster.startRgw(port);
+      },
+      pauseGateway: () => cluster.signalRgw('SIGSTOP'),
+      resumeGateway: () => cluster.signalRgw('SIGCONT'),
       stop,
     };
   } catch (err) {
@@ -92,10 +115,12 @@ export async function startCephRgw(options: CephRgwOptions = {}): Promise<CephRg
 class Cluster {
   readonly conf: string;
   private readonly daemons: Daemon[] = [];
+  private rgw: Daemon | undefined;
   /** Never a developer's CEPH_ARGS or /etc/ceph settings. */
   private readonly env: NodeJS.ProcessEnv;
 
-  constructor(readonly dir: string, private readonly timeLeft: () => number) {
+  /** @param timeLeft the deadline of the steps to come (replaced for a restart of radosgw). */
+  constructor(readonly dir: string, public timeLeft: () => number) {
     this.conf = path.join(dir, 'ceph.conf');
     this.env = { ...process.env, CEPH_ARGS: '', CEPH_CONF: this.conf };
   }
@@ -139,10 +164,12 @@ class Cluster {
    * take first; resolves with that port. (Retrying a radosgw that lost a port race is
    * costly: its watches on the control objects outlive it until the OSD times them out,
    * and meanwhile every notify waits; radosgw-admin's user create took 30 s.)
+   * A restart passes the port it had: clients know it.
    */
-  async startRgw(): Promise<number> {
-    await mkdir(path.join(this.dir, 'rgw.a'));
-    const rgw = this.start(RGW_NAME, 'radosgw', ['-n', RGW_NAME, '--rgw-frontends', 'beast endpoint=127.0.0.1:0']);
+  async startRgw(onPort = 0): Promise<number> {
+    await mkdir(path.join(this.dir, 'rgw.a'), { recursive: true });
+    const rgw = this.start(RGW_NAME, 'radosgw', ['-n', RGW_NAME, '--rgw-frontends', `beast endpoint=127.0.0.1:${onPort}`]);
+    this.rgw = rgw;
     const port = await waitFor('radosgw to listen', async () => (await listeningPorts(rgw.pid))[0], this.waitOptions());
     // Any HTTP answer means the frontend serves requests.
     await waitFor(`radosgw to answer HTTP on 127.0.0.1:${port}`, () => answersHttp(port), this.waitOptions());
@@ -152,6 +179,20 @@ class Cluster {
   /** The S3 user, written straight into RADOS (radosgw looks a key up there when it first sees it). */
   async createUser(accessKeyId: string, secretAccessKey: string): Promise<void> {
     await this.tool('radosgw-admin', ['user', 'create', '--uid=test', '--display-name=test', `--access-key=${accessKeyId}`, `--secret-key=${secretAccessKey}`]);
+  }
+
+  /** SIGTERM to radosgw, resumed first if paused (a stopped process acts on no signal but SIGKILL); forgotten once it exited. */
+  async stopRgw(): Promise<void> {
+    const rgw = this.rgw;
+    if (!rgw) throw new Error('radosgw is not running');
+    await rgw.signal('SIGCONT');
+    await rgw.kill('SIGTERM');
+    this.daemons.splice(this.daemons.indexOf(rgw), 1);
+    this.rgw = undefined;
+  }
+
+  async signalRgw(signal: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
+    if (!this.rgw || !(await this.rgw.signal(signal))) throw new Error(`radosgw is not running to get ${signal}`);
   }
 
   running(): Daemon[] {

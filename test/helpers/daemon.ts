@@ -22,6 +22,8 @@ export interface Daemon {
   exited: Promise<void>;
   /** Sends `signal`; resolves once it has exited (SIGKILL after `graceMs` if it has not). */
   kill(signal: NodeJS.Signals, graceMs?: number): Promise<void>;
+  /** Sends `signal` (SIGSTOP, SIGCONT...) and waits for nothing; false when it no longer runs. */
+  signal(signal: NodeJS.Signals): Promise<boolean>;
   /** Tails of its console output and of any `logFiles`, for error messages. */
   logTail(lines?: number): Promise<string>;
 }
@@ -77,6 +79,10 @@ export function spawnDaemon(options: DaemonOptions): Daemon {
       if ((await Promise.race([exited, late])) === 'late' && (await ours())) child.kill('SIGKILL');
       clearTimeout(timer);
       await exited;
+    },
+    async signal(signal) {
+      if (!(await ours())) return false;
+      return child.kill(signal);
     },
     async logTail(lines = 20) {
       const files = [outFile, ...(options.logFiles ?? [])];

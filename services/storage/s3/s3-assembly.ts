@@ -114,6 +114,7 @@ export class S3Assembly implements Assembly {
     if (!this.multipartId) {
       const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, ContentType: this.spec.type || undefined }));
       this.multipartId = created.UploadId!;
+      await this.spec.onReference?.(this.reference!);
     }
     return this.multipartId;
   }

@@ -12,7 +12,7 @@ import type { Assembly, AssemblySpec, RangeWrite, StorageCapabilities, StorageDr
 import type { PublishedFile } from '../../core/upload.js';
 import { MIN_PART_SIZE, S3Assembly } from './s3-assembly.js';
 import { createS3Client, type S3Settings } from './s3-client.js';
-import { isMissing } from './s3-errors.js';
+import { asStoreUnavailable, isMissing } from './s3-errors.js';
 import { S3Keys } from './s3-keys.js';
 import { deleteObjects, listObjects, sweepS3 } from './s3-sweep.js';
 import { S3Writer } from './s3-writer.js';
@@ -22,6 +22,11 @@ export interface S3DriverOptions extends S3Settings {
   spoolDir: string;
   /** How long a client's request may last (REQUEST_TIMEOUT_MS): a chunk streams into S3 that long. */
   requestTimeoutMs: number;
+  /**
+   * S3_TIMEOUT_MS (default 30 s): a request to S3 with no traffic for this long fails, so a
+   * store that hangs becomes a 503 for the client within it, not a request that hangs.
+   */
+  timeoutMs?: number;
 }
 
 export class S3Driver implements StorageDriver {
@@ -33,7 +38,7 @@ export class S3Driver implements StorageDriver {
     minPartSize: MIN_PART_SIZE,
   };
   readonly keys: S3Keys;
-  /** For short operations: every request has a 30 s deadline. */
+  /** For short operations: silent for `timeoutMs`, or 30 s in all (more if `timeoutMs` is longer), and a request fails. */
   readonly client: S3Client;
   /** For a client's body streaming into an object: as long as the client's request may last. */
   private readonly streaming: S3Client;
@@ -41,8 +46,9 @@ export class S3Driver implements StorageDriver {
 
   constructor(private readonly options: S3DriverOptions) {
     this.keys = new S3Keys(options.prefix);
-    this.client = createS3Client(options, { requestMs: 30_000, idleMs: 30_000 });
-    this.streaming = createS3Client(options, { requestMs: options.requestTimeoutMs + 30_000, idleMs: 30_000 });
+    const idleMs = options.timeoutMs ?? 30_000;
+    this.client = createS3Client(options, { requestMs: Math.max(30_000, idleMs), idleMs });
+    this.streaming = createS3Client(options, { requestMs: options.requestTimeoutMs + idleMs, idleMs });
     this.writer = new S3Writer(this.streaming, options.bucket, this.keys, options.spoolDir);
   }
 
@@ -67,8 +73,14 @@ export class S3Driver implements StorageDriver {
   }
 
   async remove(storageKey: string): Promise<void> {
-    const objects = await listObjects(this.client, this.options.bucket, this.keys.rangesOf(storageKey));
-    await deleteObjects(this.client, this.options.bucket, objects.map((object) => object.key));
+    try {
+      const objects = await listObjects(this.client, this.options.bucket, this.keys.rangesOf(storageKey));
+      await deleteObjects(this.client, this.options.bucket, objects.map((object) => object.key));
+    } catch (err) {
+      // A cancel while the store is away is a passing fault (503, retry), as a write is; a
+      // cancel not retried leaves the objects to the sweep.
+      throw asStoreUnavailable(err);
+    }
   }
 
   async unpublish(file: PublishedFile): Promise<void> {

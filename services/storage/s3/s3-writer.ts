@@ -74,6 +74,9 @@ export class S3Writer {
       const command = new PutObjectCommand({ Bucket: this.bucket, Key: this.keys.range(request.storageKey, location), Body: counted, ContentLength: length });
       await this.client.send(command, { abortSignal: abort.signal });
     } catch (err) {
+      // The body goes nowhere now: unhooked from a stream nobody reads any more, so the
+      // endpoint can drain what the client still sends (else its connection hangs).
+      body.unpipe(counted);
       if (isUploadError(counted.errored)) throw counted.errored;
       if (bodyFailed !== undefined) throw asBodyError(bodyFailed);
       if (counted.bytes < length && body.readableEnded) {
