@@ -91,7 +91,8 @@ export async function append(deps: CoreDependencies, request: AppendRequest): Pr
         fence: grant.fence,
         release: last,
       });
-      if (last) released = true;
+      // The script lets go of the lock once it records; a refusal before that (a conflict, a geometry) keeps it.
+      if (last && (result.outcome === 'stored' || result.outcome === 'duplicate' || result.outcome === 'completed')) released = true;
       await afterRecord(deps, access, keyHash, result);
       return result;
     };

@@ -168,6 +168,7 @@ describe('FilePond protocol', () => {
     assert.equal((await patch(other, 0, chunks[0]!.body, { size: file.length + 1, name: 'x.bin' })).status, 409, 'another Upload-Length');
     assert.equal((await patch(other, chunkSize, chunks[1]!.body, { size: file.length, name: 'y.bin' })).status, 409, 'another Upload-Name');
     assert.equal(await offsetOf(other), chunkSize);
+    assert.equal((await patch(other, chunkSize, chunks[1]!.body, { size: file.length, name: 'x.bin', instance: 1 })).status, 204, 'a refused PATCH let go of the upload');
   });
 
   test('a PATCH whose body breaks off counts nothing: the transfer goes on from the chunk boundary', async () => {
