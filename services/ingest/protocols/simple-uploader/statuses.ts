@@ -15,6 +15,7 @@
  * 500 and 501 are for faults of the server itself.
  */
 import { DEFAULT_STATUSES, jsonErrorRenderer, type StatusTable } from '../../../shared/http/default-statuses.js';
+import { RESUMABLE_WIRE_CODES } from '../resumable/statuses.js';
 
 const NEVER_VALID = 415;
 const GONE = 404;
@@ -41,13 +42,5 @@ export const SIMPLE_UPLOADER_STATUSES: StatusTable = {
   upload_locked: 503,
 };
 
-/** The error codes resumable.js clients have always seen: simple-uploader.js speaks the same protocol. */
-const WIRE_CODES = {
-  range_out_of_bounds: 'chunk_out_of_range',
-  range_size_mismatch: 'chunk_size_mismatch',
-  range_too_large: 'chunk_too_large',
-  too_many_ranges: 'too_many_chunks',
-  storage_full: 'insufficient_storage',
-} as const;
 
-export const renderSimpleUploaderError = jsonErrorRenderer(SIMPLE_UPLOADER_STATUSES, WIRE_CODES);
+export const renderSimpleUploaderError = jsonErrorRenderer(SIMPLE_UPLOADER_STATUSES, RESUMABLE_WIRE_CODES);
