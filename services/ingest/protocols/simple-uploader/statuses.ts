@@ -42,5 +42,5 @@ export const SIMPLE_UPLOADER_STATUSES: StatusTable = {
   upload_locked: 503,
 };
 
-
+/** With the error codes resumable.js clients have always seen: simple-uploader.js speaks the same protocol. */
 export const renderSimpleUploaderError = jsonErrorRenderer(SIMPLE_UPLOADER_STATUSES, RESUMABLE_WIRE_CODES);
