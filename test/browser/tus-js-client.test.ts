@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Route } from 'playwright-core';
 import { startBrowserFixture, type BrowserFixture } from '../helpers/browser.js';
+import { eventually } from '../helpers/eventually.js';
 import { openDemo, screenshot, sourceFiles, trackRequests, uploadAndCheck, type DemoPage } from './lib/demo-page.js';
 
 const MiB = 1024 * 1024;
@@ -67,7 +68,7 @@ test('a reload mid-upload, then the same file again: it resumes rather than rest
   await page.page.setInputFiles(INPUT, files['tus-resumed.bin']!.path);
   // Stored by tus-js-client once all four parts have their URLs.
   await page.page.waitForFunction(() => Object.keys(localStorage).some((key) => key.startsWith('tus::')), undefined, { polling: 50 });
-  await waitFor(() => held.length >= 4, 'the stalled PATCHes');
+  await eventually(() => held.length >= 4, { what: 'a stalled PATCH for each part' });
   assert.equal(patchesBefore.total - held.length, 6);
 
   await page.page.reload();
@@ -83,11 +84,3 @@ test('a reload mid-upload, then the same file again: it resumes rather than rest
   assert.equal(patches.total, 16 - 6, 'only the chunks not stored before the reload');
   await page.page.close();
 });
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
