@@ -4,19 +4,22 @@
  * and worker started from there against a private redis-server. A package that dist/ loads
  * at run time but that is only a devDependency (the demo page's resumable.js once was) is
  * missing from such an install, so the image would not start: both the import scan and the
- * running services catch it.
+ * running services catch it. The demo page's libraries are named in a list (DEMO_CLIENTS),
+ * not imported, so they are checked from that list: each in dependencies, and each page
+ * variant served with its library's files from the production install's node_modules.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { freePort, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { randomFile, sha256, uploadFile, type BodyKind } from '../helpers/upload-client.js';
 import { waitFor } from './lib/commands.js';
 import { startCompiledService, type CompiledService } from './lib/compiled-service.js';
 import { buildAndInstallForProduction, type ProductionInstall } from './lib/production-install.js';
-import { runtimePackages } from './lib/runtime-imports.js';
+import { packageName, runtimePackages } from './lib/runtime-imports.js';
 
 let install: ProductionInstall | undefined;
 let redis: RedisServer | undefined;
@@ -33,6 +36,17 @@ after(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
   await install?.remove();
 });
+
+interface DemoClient {
+  name: string;
+  files: string[];
+}
+
+/** The demo page's libraries, as the compiled ingest lists them. */
+async function demoClients(): Promise<readonly DemoClient[]> {
+  const demoPage = path.join(install!.dir, 'dist', 'services', 'ingest', 'demo-page.js');
+  return ((await import(pathToFileURL(demoPage).href)) as { DEMO_CLIENTS: readonly DemoClient[] }).DEMO_CLIENTS;
+}
 
 /** Starts the compiled ingest and worker once, for the tests that need them; resolves with the upload URL. */
 let started: Promise<string> | undefined;
@@ -53,23 +67,39 @@ test('every package dist/ loads at run time is a production dependency', async (
   assert.ok(install, 'built and installed');
   const manifest = JSON.parse(await readFile(path.join(install.dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
   const packages = await runtimePackages(path.join(install.dir, 'dist'));
-  assert.ok(packages.has('koa') && packages.has('resumablejs'), `the scan finds imports and require.resolve: ${[...packages.keys()].join(', ')}`);
+  assert.ok(packages.has('koa'), `the scan finds imports: ${[...packages.keys()].join(', ')}`);
+  for (const client of await demoClients()) {
+    for (const file of client.files) packages.set(packageName(file), [...(packages.get(packageName(file)) ?? []), `the demo page's ${client.name}`]);
+  }
+  assert.ok(packages.has('dropzone') && packages.has('resumablejs'), 'the demo page\'s libraries are checked too');
   const missing = [...packages].filter(([name]) => !(name in (manifest.dependencies ?? {})));
   assert.deepEqual(missing.map(([name, files]) => `${name} (${files.join(', ')})`), [], 'loaded at run time but not in dependencies');
 });
 
-test('the compiled ingest serves the demo page and every asset it references', async () => {
+test('the compiled ingest serves the demo page for every library, with every asset it references', async () => {
   const uploadUrl = await startServices();
-  const page = await fetch(`${uploadUrl}/`);
-  assert.equal(page.status, 200);
-  const html = await page.text();
-  const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
-  assert.ok(assets.includes('/assets/resumable.js'), `the page loads resumable.js: ${assets.join(', ')}`);
-  for (const asset of assets) {
-    const response = await fetch(`${uploadUrl}${asset}`);
-    const body = await response.arrayBuffer();
-    assert.equal(response.status, 200, asset);
-    assert.ok(body.byteLength > 0, `${asset} is not empty`);
+  const clients = await demoClients();
+  const picker = [...(await (await fetch(`${uploadUrl}/`)).text()).matchAll(/href="\/\?client=([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(picker, clients.map((client) => client.name), 'the picker offers every library');
+  for (const client of clients) {
+    const page = await fetch(`${uploadUrl}/?client=${client.name}`);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    assert.ok(assets.includes(`/assets/clients/${client.name}.js`), `${client.name}: the page loads its glue: ${assets.join(', ')}`);
+    for (const file of client.files) {
+      // The library's file as the production install has it.
+      const asset = `/assets/lib/${path.basename(file)}`;
+      assert.ok(assets.includes(asset), `${client.name}: the page loads ${asset}`);
+      const served = Buffer.from(await (await fetch(`${uploadUrl}${asset}`)).arrayBuffer());
+      assert.ok(served.equals(await readFile(path.join(install!.dir, 'node_modules', file))), `${asset} is ${file} from the production install`);
+    }
+    for (const asset of assets) {
+      const response = await fetch(`${uploadUrl}${asset}`);
+      const body = await response.arrayBuffer();
+      assert.equal(response.status, 200, asset);
+      assert.ok(body.byteLength > 0, `${asset} is not empty`);
+    }
   }
 });
 
