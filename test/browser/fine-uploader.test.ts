@@ -29,10 +29,10 @@ test('Fine Uploader uploads 1 B, 4,000,000 B and 5,000,007 B at once', async () 
 });
 
 test('Fine Uploader sends the chunks of one file concurrently, then finalises it', async () => {
-  const files = await sourceFiles(rig, { 'fu-twelve-mb.bin': 6 * CHUNK + 3 });
+  const files = await sourceFiles(rig, { 'fu-thirty-mb.bin': 15 * CHUNK + 3 });
   const posts = trackRequests(demo.page, (request) => request.method() === 'POST' && new URL(request.url()).pathname === '/upload');
   await uploadAndCheck(rig, demo, INPUT, Object.values(files));
-  assert.equal(posts.total, 7 + 1, 'one POST per chunk and the finalising one');
+  assert.equal(posts.total, 16 + 1, 'one POST per chunk and the finalising one');
   assert.ok(posts.max > 1, `chunks went several at a time (at most ${posts.max})`);
   await screenshot(demo, 'fine-uploader');
 });

@@ -16,12 +16,12 @@ before(async () => {
 });
 after(() => rig?.stop());
 
-test('Plupload uploads 0 B, 1 B, 2 MiB and 9 MiB + 5 B at once; the page shows each stored', async () => {
+test('Plupload uploads 0 B, 1 B, 2 MiB and 30 MiB + 5 B at once; the page shows each stored', async () => {
   const files = await sourceFiles(rig, {
     'pl-empty.bin': 0,
     'pl-one-byte.bin': 1,
     'pl-two-chunks.bin': 2 * MiB,
-    'pl-nine-mib.bin': 9 * MiB + 5,
+    'pl-thirty-mib.bin': 30 * MiB + 5,
   });
   await uploadAndCheck(rig, demo, '#choose-files input[type=file]', Object.values(files));
   await screenshot(demo, 'plupload');

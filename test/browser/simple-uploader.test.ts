@@ -30,10 +30,10 @@ test('simple-uploader.js uploads 0 B, 1 B, 2 MiB and 5 MiB + 7 B at once', async
 });
 
 test('simple-uploader.js sends one file four chunks at a time, over both instances', async () => {
-  const files = await sourceFiles(rig, { 'su-twelve-mib.bin': 12 * MiB + 3 });
+  const files = await sourceFiles(rig, { 'su-thirty-mib.bin': 30 * MiB + 3 });
   const chunks = trackRequests(demo.page, (request) => request.method() === 'POST' && new URL(request.url()).pathname === '/upload');
   await uploadAndCheck(rig, demo, INPUT, Object.values(files));
-  assert.ok(chunks.total >= 12, `every chunk was posted (${chunks.total})`);
+  assert.ok(chunks.total >= 30, `every chunk was posted (${chunks.total})`);
   assert.ok(chunks.max > 1, `chunks went several at a time (at most ${chunks.max})`);
   const perInstance = await rig.uploadRequestsPerInstance();
   assert.ok(perInstance.every((count) => count > 0), `both instances answered upload requests (${perInstance.join(', ')})`);

@@ -34,7 +34,7 @@ test('tus-js-client uploads 0 B, 1 B, 4 MiB and 6 MiB + 7 B at once', async () =
 });
 
 test('tus-js-client sends a file as four partial uploads at once and joins them', async () => {
-  const files = await sourceFiles(rig, { 'tus-parallel.bin': 12 * MiB + 3 });
+  const files = await sourceFiles(rig, { 'tus-parallel.bin': 30 * MiB + 3 });
   const concat: string[] = [];
   const record = (request: { method(): string; url(): string; headers(): Record<string, string> }) => {
     if (isTus('POST')(request)) concat.push(request.headers()['upload-concat'] ?? 'none');

@@ -1,6 +1,6 @@
 /**
  * The demo page with Uppy: its Dashboard, and its Tus plugin on /files/ (PATCHes of 1 MiB):
- * 0 B, 1 B, exactly 4 chunks and a multi-chunk file, picked at once and sent at once. Each
+ * 0 B, 1 B, exactly 4 chunks and a 30 MiB file, picked at once and sent at once. Each
  * is stored byte for byte and shown with its SHA-256.
  */
 import assert from 'node:assert/strict';
@@ -17,12 +17,12 @@ before(async () => {
 });
 after(() => rig?.stop());
 
-test('Uppy uploads 0 B, 1 B, 4 MiB and 6 MiB + 7 B at once through its Tus plugin', async () => {
+test('Uppy uploads 0 B, 1 B, 4 MiB and 30 MiB + 7 B at once through its Tus plugin', async () => {
   const files = await sourceFiles(rig, {
     'uppy-empty.bin': 0,
     'uppy-one-byte.bin': 1,
     'uppy-four-chunks.bin': 4 * MiB,
-    'uppy-six-mib.bin': 6 * MiB + 7,
+    'uppy-thirty-mib.bin': 30 * MiB + 7,
   });
   const creates = trackRequests(demo.page, (request) => request.method() === 'POST' && new URL(request.url()).pathname.startsWith('/files'));
   // The Dashboard's file input (the other one picks folders).
