@@ -1,6 +1,6 @@
 /**
  * The demo upload page at `/`, in one variant per browser library (`/?client=<name>`), and the
- * files it needs under /assets/: the page's own script and style, one small glue module per
+ * files it needs under /assets/: the page's own scripts and style, one small glue module per
  * library (demo/clients/<name>.js), and each library's browser build from its npm package,
  * never a CDN. Fixed lists of files, read once at start (a missing package stops the ingest
  * there, not a visitor's page later): no path is ever taken from a request.
@@ -44,6 +44,12 @@ const libraryUrl = (file: string) => `/assets/lib/${path.basename(file)}`;
 const SCRIPT = 'text/javascript; charset=utf-8';
 const STYLE = 'text/css; charset=utf-8';
 
+/**
+ * The page's own scripts, plain scripts loaded in this order before the library's glue module:
+ * each uses what the ones before it set up, and the last puts together window.ChunkyardDemo.
+ */
+const PAGE_SCRIPTS = ['demo-options.js', 'demo-rows.js', 'demo-merges.js', 'demo-pickers.js'];
+
 /*
  * The page loads only its own scripts and styles and talks only to its own origin. Images may
  * also be data: and blob: URLs: the thumbnails Dropzone and Uppy make of picked images.
@@ -56,7 +62,7 @@ function renderPage(template: string, client: DemoClient): Buffer {
     `<li><a href="/?client=${name}"${name === client.name ? ' aria-current="page"' : ''}>${label}</a></li>`).join('\n        ');
   const styles = client.files.filter((file) => file.endsWith('.css')).map((file) => `<link rel="stylesheet" href="${libraryUrl(file)}">`);
   const scripts = client.files.filter((file) => file.endsWith('.js')).map((file) => `<script src="${libraryUrl(file)}"></script>`);
-  scripts.push('<script src="/assets/demo.js"></script>', `<script src="/assets/clients/${client.name}.js"></script>`);
+  scripts.push(...PAGE_SCRIPTS.map((file) => `<script src="/assets/${file}"></script>`), `<script src="/assets/clients/${client.name}.js"></script>`);
   const html = template
     .replace('<!--@library-styles-->', styles.join('\n  '))
     .replace('<!--@picker-->', picker)
@@ -70,7 +76,7 @@ function loadAssets(): { pages: Map<string, Buffer>; assets: Map<string, Asset> 
   const template = readFileSync(local('index.html'), 'utf8');
   const pages = new Map(DEMO_CLIENTS.map((client) => [client.name, renderPage(template, client)]));
   const assets = new Map<string, Asset>([
-    ['/assets/demo.js', { ...asset, type: SCRIPT, body: readFileSync(local('demo.js')) }],
+    ...PAGE_SCRIPTS.map((file): [string, Asset] => [`/assets/${file}`, { ...asset, type: SCRIPT, body: readFileSync(local(file)) }]),
     ['/assets/demo.css', { ...asset, type: STYLE, body: readFileSync(local('demo.css')) }],
   ]);
   for (const client of DEMO_CLIENTS) {
