@@ -46,9 +46,10 @@ const STYLE = 'text/css; charset=utf-8';
 
 /**
  * The page's own scripts, plain scripts loaded in this order before the library's glue module:
- * each uses what the ones before it set up, and the last puts together window.ChunkyardDemo.
+ * each uses what the ones before it set up; demo-pickers.js puts together window.ChunkyardDemo,
+ * and demo-resumable-family.js adds the wiring the three resumable.js-like libraries share.
  */
-const PAGE_SCRIPTS = ['demo-options.js', 'demo-rows.js', 'demo-merges.js', 'demo-pickers.js'];
+const PAGE_SCRIPTS = ['demo-options.js', 'demo-rows.js', 'demo-merges.js', 'demo-pickers.js', 'demo-resumable-family.js'];
 
 /*
  * The page loads only its own scripts and styles and talks only to its own origin. Images may

@@ -21,38 +21,5 @@
   });
   if (!flow.support) return demo.unsupported();
 
-  var rows = {}; // uniqueIdentifier -> the page's row
-
-  flow.on('fileAdded', function (file) {
-    rows[file.uniqueIdentifier] = demo.addFile({
-      name: file.name,
-      path: file.relativePath,
-      size: file.size,
-      identifier: file.uniqueIdentifier,
-      pause: function () { file.pause(); },
-      resume: function () { file.resume(); },
-      cancel: function () { file.cancel(); },
-    });
-  });
-
-  flow.on('filesSubmitted', function () {
-    flow.upload();
-  });
-
-  flow.on('fileProgress', function (file) {
-    rows[file.uniqueIdentifier].progress(file.progress());
-  });
-
-  flow.on('fileSuccess', function (file) {
-    rows[file.uniqueIdentifier].sent();
-  });
-
-  flow.on('fileError', function (file, message) {
-    rows[file.uniqueIdentifier].failed(message);
-  });
-
-  var parts = demo.chooser(true);
-  flow.assignBrowse(parts.files);
-  flow.assignBrowse(parts.folder, true);
-  flow.assignDrop(parts.dropArea);
+  demo.followResumableFamily(flow, {});
 })(window.ChunkyardDemo);

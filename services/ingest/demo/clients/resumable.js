@@ -20,45 +20,24 @@
   });
   if (!r.support) return demo.unsupported();
 
-  var rows = {}; // uniqueIdentifier -> the page's row
-
-  r.on('fileAdded', function (file) {
-    rows[file.uniqueIdentifier] = demo.addFile({
-      name: file.fileName,
-      path: file.relativePath,
-      size: file.size,
-      identifier: file.uniqueIdentifier,
-      pause: function () {
-        file.pause(true);
-        file.abort(); // in-flight chunks are dropped; the server keeps those it stored
-        r.upload(); // the other files carry on (resumable.js skips paused ones)
-      },
-      resume: function () {
-        file.pause(false);
-        r.upload();
-      },
-      cancel: function () {
-        file.cancel();
-        r.upload();
-      },
-    });
-    r.upload();
+  demo.followResumableFamily(r, {
+    startEvent: 'filesAdded',
+    controls: function (file) {
+      return {
+        pause: function () {
+          file.pause(true);
+          file.abort(); // in-flight chunks are dropped; the server keeps those it stored
+          r.upload(); // the other files carry on (resumable.js skips paused ones)
+        },
+        resume: function () {
+          file.pause(false);
+          r.upload();
+        },
+        cancel: function () {
+          file.cancel();
+          r.upload();
+        },
+      };
+    },
   });
-
-  r.on('fileProgress', function (file) {
-    rows[file.uniqueIdentifier].progress(file.progress());
-  });
-
-  r.on('fileSuccess', function (file) {
-    rows[file.uniqueIdentifier].sent();
-  });
-
-  r.on('fileError', function (file, message) {
-    rows[file.uniqueIdentifier].failed(message);
-  });
-
-  var parts = demo.chooser(true);
-  r.assignBrowse(parts.files);
-  r.assignBrowse(parts.folder, true);
-  r.assignDrop(parts.dropArea);
 })(window.ChunkyardDemo);

@@ -25,40 +25,5 @@
   });
   if (!uploader.support) return demo.unsupported();
 
-  var rows = {}; // uniqueIdentifier -> the page's row
-
-  uploader.on('fileAdded', function (file) {
-    rows[file.uniqueIdentifier] = demo.addFile({
-      name: file.name,
-      path: file.relativePath,
-      size: file.size,
-      identifier: file.uniqueIdentifier,
-      pause: function () { file.pause(); },
-      resume: function () { file.resume(); },
-      cancel: function () { file.cancel(); },
-    });
-  });
-
-  // The core does not start by itself (vue-simple-uploader's autoStart does this).
-  uploader.on('filesSubmitted', function () {
-    uploader.upload();
-  });
-
-  // Events name the file picked (a folder, for files picked in one) and then the file itself.
-  uploader.on('fileProgress', function (picked, file) {
-    rows[file.uniqueIdentifier].progress(file.progress());
-  });
-
-  uploader.on('fileSuccess', function (picked, file) {
-    rows[file.uniqueIdentifier].sent();
-  });
-
-  uploader.on('fileError', function (picked, file, message) {
-    rows[file.uniqueIdentifier].failed(message);
-  });
-
-  var parts = demo.chooser(true);
-  uploader.assignBrowse(parts.files);
-  uploader.assignBrowse(parts.folder, true);
-  uploader.assignDrop(parts.dropArea);
+  demo.followResumableFamily(uploader, { pickedFirst: true });
 })(window.ChunkyardDemo);
