@@ -14,7 +14,8 @@
 
   /* The upload's state on the server: for files whose events went by before the page knew them. */
   function applyServerState(row, upload) {
-    if (!upload || row.phase === 'cancelled') return;
+    // An answer asked for while merging can arrive after the events finished the row: never go back.
+    if (!upload || row.finished()) return;
     if (upload.state === 'complete' && upload.sha256) row.showResult(upload);
     else if (upload.state === 'failed') row.show('failed', 'Failed: ' + (upload.error || 'the merge failed'), 100);
     else if (upload.state === 'cancelled') row.show('cancelled', 'Cancelled');
