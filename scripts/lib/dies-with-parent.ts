@@ -19,6 +19,7 @@ function hasSetpriv(): boolean {
   return setprivFound;
 }
 
-export function diesWithParent(command: string, args: readonly string[]): [string, string[]] {
-  return hasSetpriv() ? ['setpriv', ['--pdeathsig', 'TERM', '--', command, ...args]] : [command, [...args]];
+/** `signal` KILL is for what has nothing to save and may hang in its shutdown (Ceph's daemons and tools, whose monitor may be gone). */
+export function diesWithParent(command: string, args: readonly string[], signal: 'TERM' | 'KILL' = 'TERM'): [string, string[]] {
+  return hasSetpriv() ? ['setpriv', ['--pdeathsig', signal, '--', command, ...args]] : [command, [...args]];
 }

@@ -216,6 +216,8 @@ class Cluster {
       marker: this.conf,
       env: this.env,
       logFiles: [path.join(this.dir, `${name}.log`)],
+      // A radosgw told to stop by SIGTERM waits for a monitor that may be gone with the test.
+      deathSignal: 'KILL',
     });
     this.daemons.push(daemon);
     return daemon;

@@ -39,12 +39,14 @@ export interface DaemonOptions {
   /** Log files it writes itself (tailed in error messages). */
   logFiles?: string[];
   env?: NodeJS.ProcessEnv;
+  /** What the kernel sends it when the process that started it dies (default TERM). */
+  deathSignal?: 'TERM' | 'KILL';
 }
 
 export function spawnDaemon(options: DaemonOptions): Daemon {
   const outFile = path.join(options.dir, `${options.name}.out`);
   const out = openSync(outFile, 'a');
-  const child = spawn(...diesWithParent(options.command, options.args), { stdio: ['ignore', out, out], env: options.env ?? process.env });
+  const child = spawn(...diesWithParent(options.command, options.args, options.deathSignal), { stdio: ['ignore', out, out], env: options.env ?? process.env });
   closeSync(out);
   let reason: string | undefined;
   const exited = new Promise<void>((resolve) => {
