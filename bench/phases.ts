@@ -47,6 +47,8 @@ export interface RunSample {
   cancelledWriteBytes: Record<string, number>;
   /** Chunkyard: per file. */
   tails?: FileTail[];
+  /** Chunkyard: the run's last answer to its last `merged` line, and the run's upload duration. */
+  runTail?: { tailMs: number; uploadMs: number };
 }
 
 let runCounter = 0;
@@ -124,6 +126,7 @@ export async function chunkyardRun(cy: Chunkyard, redisPid: number, shape: Shape
     const timing = load.files[fileOf.get(line.uploadId)!]!;
     return { uploadMs: timing.lastAckAt - timing.firstSentAt, tailMs: line.time - (performance.timeOrigin + timing.lastAckAt), early: line.early };
   });
+  const runTail = { tailMs: Math.max(...lines.map((line) => line.time)) - (performance.timeOrigin + load.finishedAt), uploadMs: load.finishedAt - load.startedAt };
   const mib = load.bytes / MiB;
   return {
     bytes: load.bytes,
@@ -134,6 +137,7 @@ export async function chunkyardRun(cy: Chunkyard, redisPid: number, shape: Shape
     p99Ms: percentile(load.latenciesMs, 99),
     ...usageOf(usage),
     tails,
+    runTail,
   };
 }
 

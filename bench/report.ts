@@ -246,20 +246,26 @@ export function buildReport(results: Results): Report {
   // Tail
   const tail: string[] = [];
   tail.push('### Tail: last chunk acknowledged → file published', '');
-  tail.push(`Per file: from its last answer at the client to the worker's \`merged\` line (the file published and its result recorded; the worker's log time), and the file's upload duration (its first request sent to its last answer). Files of at least EARLY_MERGE_MIN_SIZE (${fmt(results.earlyMergeMinSize / MiB, 0)} MiB) merge while they arrive; smaller ones once complete. Share: the largest tail / upload duration among a run's files; medians over the repetitions.`, '');
-  tail.push('| Shape | K | Wire | Chunkyard | Tail ms (median file) | Upload ms (median file) | Tail / upload (worst file) |');
-  tail.push('| --- | --: | --- | --- | --: | --: | --: |');
+  tail.push(`Per file: from its last answer at the client to the worker's \`merged\` line (the file published and its result recorded; the worker's log time), against the file's own upload (its first request sent to its last answer). Per run: from the run's last answer to its last \`merged\` line, against the run's upload (what end to end adds to ingest). Files of at least EARLY_MERGE_MIN_SIZE (${fmt(results.earlyMergeMinSize / MiB, 0)} MiB) are merged while they arrive, smaller ones once complete (their tail is their whole merge, queueing included). Medians over the repetitions; "worst file" is the largest share among a run's files.`, '');
+  tail.push('| Shape | K | Wire | Chunkyard | Tail ms, median file | Upload ms, median file | Tail / upload, worst file | Run: last answer → last merged, ms | Share of the run |');
+  tail.push('| --- | --: | --- | --- | --: | --: | --: | --: | --: |');
   const tailJson: Record<string, unknown> = {};
   for (const shape of results.shapes) {
     for (const k of results.concurrencies) {
       for (const cy of chunkyards) {
         for (const wire of cy.wires) {
-          const samples = samplesOf(shape.name, k, wire, cy.name);
-          const figures = (samples ?? []).map(tailFigures).filter((f) => f !== undefined);
+          const samples = samplesOf(shape.name, k, wire, cy.name) ?? [];
+          const figures = samples.map(tailFigures).filter((f) => f !== undefined);
           if (figures.length === 0) continue;
-          const t = { tailMs: median(figures.map((f) => f.tailMs)), uploadMs: median(figures.map((f) => f.uploadMs)), share: median(figures.map((f) => f.share)) };
-          tailJson[runKey(shape.name, k, wire, cy.name)] = { tailMs: round(t.tailMs, 1), uploadMs: round(t.uploadMs, 1), share: round(t.share, 4) };
-          tail.push(`| ${shape.name} | ${k} | ${wire} | ${fsyncName(cy)} | ${fmt(t.tailMs, 0)} | ${fmt(t.uploadMs, 0)} | ${fmt(t.share * 100, 1)} % |`);
+          const t = {
+            tailMs: median(figures.map((f) => f.tailMs)),
+            uploadMs: median(figures.map((f) => f.uploadMs)),
+            share: median(figures.map((f) => f.share)),
+            runTailMs: med(samples, (s) => s.runTail?.tailMs),
+            runShare: med(samples, (s) => (s.runTail ? s.runTail.tailMs / s.runTail.uploadMs : undefined)),
+          };
+          tailJson[runKey(shape.name, k, wire, cy.name)] = { tailMs: round(t.tailMs, 1), uploadMs: round(t.uploadMs, 1), share: round(t.share, 4), runTailMs: round(t.runTailMs, 1), runShare: round(t.runShare, 4) };
+          tail.push(`| ${shape.name} | ${k} | ${wire} | ${fsyncName(cy)} | ${fmt(t.tailMs, 0)} | ${fmt(t.uploadMs, 0)} | ${fmt(t.share * 100, 1)} % | ${fmt(t.runTailMs, 0)} | ${fmt(t.runShare * 100, 1)} % |`);
           if (k === kMax && shape.files === 1 && shape.fileSize >= results.earlyMergeMinSize) {
             targets.push({
               name: `4. Last chunk acknowledged → published ≤ 5 % of the upload, ${shape.name}, ${wire}, K=${k}, ${fsyncName(cy)}`,
