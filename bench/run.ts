@@ -19,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { SERVICE_NODE_FLAGS } from '../scripts/lib/node-flags.js';
 import { loadConfig } from '../services/shared/config.js';
 import { ChunkSource } from './chunk-source.js';
 import { baselineContender, chunkyardContender, infoOf, tusContender, type Contender, type Wire } from './contenders.js';
@@ -145,7 +146,9 @@ async function main(): Promise<void> {
 
   const baseline = (kind: 'plain' | 'busboy' | 'koa-floor' | 'tus', fsync: boolean) => {
     const name = `${kind}${fsync ? '-fsync' : ''}`;
-    return startBaseline(build, kind, path.join(scratch, name), { name, env: { FSYNC: fsync ? '1' : '0' } });
+    // The floor is the ingest's stack: started with the ingest's node flags too.
+    const nodeArgs = kind === 'koa-floor' ? SERVICE_NODE_FLAGS.ingest : [];
+    return startBaseline(build, kind, path.join(scratch, name), { name, env: { FSYNC: fsync ? '1' : '0' }, nodeArgs });
   };
   const contenders: Contender[] = [
     chunkyardContender('chunkyard-fsync', 'Chunkyard, CHUNK_FSYNC=true', withFsync, redis.pid),

@@ -167,12 +167,12 @@ export interface Baseline {
   process: NodeProcess;
 }
 
-/** A baseline server; `env` e.g. { FSYNC: '1' } (every baseline but tus takes it). */
-export async function startBaseline(build: Build, kind: BaselineKind, dir: string, options: { name?: string; env?: Record<string, string> } = {}): Promise<Baseline> {
+/** A baseline server; `env` e.g. { FSYNC: '1' } (every baseline but tus takes it); `nodeArgs`, node flags. */
+export async function startBaseline(build: Build, kind: BaselineKind, dir: string, options: { name?: string; env?: Record<string, string>; nodeArgs?: readonly string[] } = {}): Promise<Baseline> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   const name = options.name ?? kind;
-  const child = spawnNode(name, path.join(build.baselines, `${kind}-server.${build.runtime === 'tsx' ? 'ts' : 'js'}`), { PORT: String(port), DIR: dir, ...options.env });
+  const child = spawnNode(name, path.join(build.baselines, `${kind}-server.${build.runtime === 'tsx' ? 'ts' : 'js'}`), { PORT: String(port), DIR: dir, ...options.env }, [...(options.nodeArgs ?? [])]);
   await child.waitForLog('listening');
   return { kind, name, url: `http://127.0.0.1:${port}`, dir, process: child };
 }
