@@ -146,8 +146,13 @@ async function main(): Promise<void> {
 
   const baseline = (kind: 'plain' | 'busboy' | 'koa-floor' | 'tus', fsync: boolean) => {
     const name = `${kind}${fsync ? '-fsync' : ''}`;
-    // The floor is the ingest's stack: started with the ingest's node flags too.
-    const nodeArgs = kind === 'koa-floor' ? SERVICE_NODE_FLAGS.ingest : [];
+    // The floor is the ingest's stack: started with the ingest's node flags too, and with an
+    // old generation sized like the ingest's. The floor's own heap is a few MB, so V8 keeps
+    // its old-generation limit near 20 MB and Koa's per-request objects set off a
+    // mark-compact every dozen requests (experiments/server-gc.ts: 55 per 768 requests,
+    // 5.0 against 2.7 ms of CPU per request), which the ingest, whose heap is several times
+    // larger, does not see (4 per GiB): without the hint the floor would measure that.
+    const nodeArgs = kind === 'koa-floor' ? [...SERVICE_NODE_FLAGS.ingest, '--initial-old-space-size=64'] : [];
     return startBaseline(build, kind, path.join(scratch, name), { name, env: { FSYNC: fsync ? '1' : '0' }, nodeArgs });
   };
   const contenders: Contender[] = [

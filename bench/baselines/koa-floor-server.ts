@@ -5,7 +5,8 @@
  * a file of its own, or a raw body piped into one; with FSYNC=1 fdatasync'ed before the
  * answer, as CHUNK_FSYNC=true does. No validation, no Redis, no state: what any ingest on
  * this stack pays before doing its job. The bench starts it with the ingest's node flags
- * (scripts/lib/node-flags.ts). Env: PORT, DIR, FSYNC. Prints {"msg":"listening"}.
+ * (scripts/lib/node-flags.ts) and an old generation sized like the ingest's (run.ts says
+ * why). Env: PORT, DIR, FSYNC. Prints {"msg":"listening"}.
  */
 import http from 'node:http';
 import busboy from 'busboy';
