@@ -132,9 +132,9 @@ export function buildReport(results: Results): Report {
   // Throughput, latency, CPU, RSS, bytes written
   const table: string[] = [];
   table.push('### Throughput and latency', '');
-  table.push('Ingest: first request to last chunk acknowledged. End to end: to every file merged and verified (size, SHA-256, on disk); for tus, to the last PATCH acknowledged and every file complete on disk. CPU: seconds of the server processes over the run (Chunkyard: ingest + worker; Redis apart). RSS: peak during the run (Chunkyard: ingest / worker). Written: write_bytes of /proc/<pid>/io of the server processes (ingest + worker) per byte uploaded.', '');
-  table.push('| Shape | K | Wire | System | Ingest MiB/s | End-to-end MiB/s | p50 ms | p99 ms | Server CPU s | Redis CPU s | Peak RSS MiB | Written / uploaded |');
-  table.push('| --- | --: | --- | --- | --: | --: | --: | --: | --: | --: | --: | --: |');
+  table.push('Ingest: first request to last chunk acknowledged (Spread: the fastest repetition\'s ingest rate over the slowest, a gauge of how much the shared machine disturbed the row). End to end: to every file merged and verified (size, SHA-256, on disk); for tus, to the last PATCH acknowledged and every file complete on disk. CPU: seconds of the server processes over the run (Chunkyard: ingest + worker; Redis apart). RSS: peak during the run (Chunkyard: ingest / worker). Written: write_bytes of /proc/<pid>/io of the server processes (ingest + worker) per byte uploaded.', '');
+  table.push('| Shape | K | Wire | System | Ingest MiB/s | Spread | End-to-end MiB/s | p50 ms | p99 ms | Server CPU s | Redis CPU s | Peak RSS MiB | Written / uploaded |');
+  table.push('| --- | --: | --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |');
   const runsJson: Record<string, unknown> = {};
   for (const shape of results.shapes) {
     for (const k of results.concurrencies) {
@@ -157,7 +157,9 @@ export function buildReport(results: Results): Report {
           runsJson[runKey(shape.name, k, wire, contender.name)] = Object.fromEntries(Object.entries(row).filter(([, v]) => Number.isFinite(v)).map(([key, v]) => [key, round(v)]));
           const rss = chunkyard ? `${fmt(med(samples, (s) => s.rssMiB.ingest), 0)} / ${fmt(med(samples, (s) => s.rssMiB.worker), 0)}` : fmt(med(samples, (s) => s.rssMiB.server), 0);
           const kLabel = wire === 'tus' && shape.files === 1 && k > 1 ? `${k} (1*)` : String(k);
-          table.push(`| ${shape.name} | ${kLabel} | ${wire} | ${contender.label} | ${fmt(row.ingestMiBps)} | ${fmt(row.e2eMiBps)} | ${fmt(row.p50Ms)} | ${fmt(row.p99Ms)} | ${fmt(row.serverCpuS, 2)} | ${fmt(row.redisCpuS, 2)} | ${rss} | ${fmt(row.writtenPerByte, 3)} |`);
+          const rates = samples.map((s) => s.ingestMiBps);
+          const spread = Math.max(...rates) / Math.min(...rates);
+          table.push(`| ${shape.name} | ${kLabel} | ${wire} | ${contender.label} | ${fmt(row.ingestMiBps)} | ${fmt(spread, 2)}× | ${fmt(row.e2eMiBps)} | ${fmt(row.p50Ms)} | ${fmt(row.p99Ms)} | ${fmt(row.serverCpuS, 2)} | ${fmt(row.redisCpuS, 2)} | ${rss} | ${fmt(row.writtenPerByte, 3)} |`);
         }
       }
     }
