@@ -12,11 +12,13 @@
  *                      "--max-semi-space-size=4" or "--heapsnapshot-signal=SIGUSR2"
  *   BENCH_RUNTIME=tsx  run services and baselines from source with tsx (default: compiled,
  *                      like the Docker image, into a temp folder: a snapshot of the tree)
+ *   BENCH_SAVE=file    also write every sample to file (JSON), to render the report again
+ *                      with `node --import tsx bench/render.ts file`
  *
  * Prints progress on stderr, then the markdown report and one JSON line on stdout.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { SERVICE_NODE_FLAGS } from '../scripts/lib/node-flags.js';
@@ -208,6 +210,7 @@ async function main(): Promise<void> {
     log(`memory run: peak RSS ingest ${fmt(sample.rssMiB.ingest, 0)} MiB, worker ${fmt(sample.rssMiB.worker, 0)} MiB`);
   }
 
+  if (process.env.BENCH_SAVE) await writeFile(process.env.BENCH_SAVE, JSON.stringify(results));
   const report = buildReport(results);
   process.stdout.write(`${report.markdown}\n${JSON.stringify(report.json)}\n`);
 }
