@@ -4,8 +4,9 @@
  * the wires (client protocols) it serves, and how one run is done. The report finds its
  * comparisons by role, wire and fsync, so another system is one more entry here, e.g.:
  *
- * - Chunkyard on S3: `chunkyardContender('chunkyard-s3', 'Chunkyard, S3', true, s3System, redisPid)`,
- *   where s3System is `startChunkyard({ ..., env: { STORAGE: 's3', ... } })`;
+ * - Chunkyard on S3: `chunkyardContender('chunkyard-s3', 'Chunkyard, S3', s3System, redisPid)`,
+ *   where s3System is `startChunkyard({ ..., env: { <the S3 driver's settings> } })` (and its
+ *   merged files are verified where the S3 driver publishes them);
  * - Chunkyard's tus endpoint: a contender with `wires: ['tus']` whose run is `runTus`
  *   against Chunkyard's URL followed by `waitMerged` (the tail and e2e as for the others).
  */
