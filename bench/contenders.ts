@@ -65,6 +65,30 @@ export function ceilingWire(wire: Wire): BodyKind {
   return wire === 'multipart' ? 'multipart' : 'octet';
 }
 
+/**
+ * The runs of one cell (shape, K) in groups that keep what is compared close in time: each
+ * Chunkyard run with the ceiling and the floor it is measured against (same wire, same
+ * fsync), the peer after the first Chunkyard's groups, then anything left. On a shared
+ * machine the load changes within seconds; a ratio of two runs far apart in a cell measures
+ * that as much as the systems.
+ */
+export function cellGroups(contenders: Contender[]): { contender: Contender; wire: Wire }[][] {
+  const seen = new Set<string>();
+  const groups: { contender: Contender; wire: Wire }[][] = [];
+  const group = (runs: [Contender | undefined, Wire][]) => {
+    const fresh = runs.filter(([c, wire]) => c && !seen.has(`${c.name}|${wire}`)).map(([c, wire]) => ({ contender: c!, wire }));
+    for (const run of fresh) seen.add(`${run.contender.name}|${run.wire}`);
+    if (fresh.length > 0) groups.push(fresh);
+  };
+  const find = (role: Role, wire: Wire, fsync: boolean) => contenders.find((c) => c.role === role && c.fsync === fsync && c.wires.includes(wire));
+  contenders.filter((c) => c.role === 'chunkyard').forEach((cy, i) => {
+    for (const wire of cy.wires) group([[cy, wire], [find('ceiling', ceilingWire(wire), cy.fsync), ceilingWire(wire)], [find('floor', ceilingWire(wire), cy.fsync), ceilingWire(wire)]]);
+    if (i === 0) for (const peer of contenders.filter((c) => c.role === 'peer')) group(peer.wires.map((wire) => [peer, wire]));
+  });
+  for (const contender of contenders) group(contender.wires.map((wire) => [contender, wire]));
+  return groups;
+}
+
 export function infoOf(contender: Contender): ContenderInfo {
   const { name, label, role, fsync, wires } = contender;
   return { name, label, role, fsync, wires };

@@ -24,7 +24,7 @@ import path from 'node:path';
 import { SERVICE_NODE_FLAGS } from '../scripts/lib/node-flags.js';
 import { loadConfig } from '../services/shared/config.js';
 import { ChunkSource } from './chunk-source.js';
-import { baselineContender, chunkyardContender, infoOf, tusContender, type Contender, type Wire } from './contenders.js';
+import { baselineContender, cellGroups, chunkyardContender, infoOf, tusContender, type Contender, type Wire } from './contenders.js';
 import type { BodyKind } from './load-client.js';
 import { memoryRun, roundTripRun, type RunSample, type Shape } from './phases.js';
 import { benchRef, onCleanup, prepareBuild, repoRoot, runScript } from './processes.js';
@@ -177,10 +177,11 @@ async function main(): Promise<void> {
   for (let rep = 0; rep < reps; rep++) {
     for (const shape of shapes) {
       for (const k of concurrencies) {
-        const cell = contenders.flatMap((contender) => contender.wires.map((wire) => ({ contender, wire })));
-        // Rotate the order every repetition, so no system always runs first or last.
-        for (let i = 0; i < cell.length; i++) {
-          const { contender, wire } = cell[(i + rep * 3) % cell.length]!;
+        // Compared runs next to each other (cellGroups); the groups rotated every repetition, and
+        // each group's order reversed every other one, so no system always runs first or last.
+        const groups = cellGroups(contenders).map((group) => (rep % 2 === 1 ? group.reverse() : group));
+        const shift = rep % groups.length;
+        for (const { contender, wire } of [...groups.slice(shift), ...groups.slice(0, shift)].flat()) {
           const sample = await contender.run(shape, k, wire, source);
           record(runKey(shape.name, k, wire, contender.name), sample);
           log(`rep ${rep + 1}/${reps} ${shape.name} K=${k} ${wire} ${contender.name}: ${describe(sample)}`);
