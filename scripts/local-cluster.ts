@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { diesWithParent } from './lib/dies-with-parent.js';
 import { SERVICE_NODE_FLAGS, type ServiceName } from './lib/node-flags.js';
 import { freePort, startRedisProcess } from './lib/redis-server.js';
 
@@ -57,6 +58,8 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
   }
   server {
     listen 127.0.0.1:${port};
+    # The shared proxy config sends requests to $chunkyard_upstream: here the upstream above.
+    set $chunkyard_upstream chunkyard_ingest;
     include ${NGINX_PROXY_CONF};
   }
 }
@@ -100,7 +103,7 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<L
     redis = await startRedisProcess({ dir: path.join(workDir, 'redis'), appendOnly: true });
     const env = { ...process.env, REDIS_URL: redis.url, DATA_DIR: dataDir, HOST: '127.0.0.1', ...options.env };
     const service = (name: ServiceName, extra: Record<string, string>) => {
-      const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[name], '--import', 'tsx', path.join(root, 'services', name, 'main.ts')], {
+      const child = spawn(...diesWithParent(process.execPath, [...SERVICE_NODE_FLAGS[name], '--import', 'tsx', path.join(root, 'services', name, 'main.ts')]), {
         env: { ...env, ...extra },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
@@ -125,7 +128,7 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<L
     // nginx workers drop to an unprivileged user when started as root: let them write here.
     await chmod(nginxDir, 0o777);
     await writeFile(path.join(nginxDir, 'nginx.conf'), nginxConfig(nginxDir, port, ingestPorts));
-    const nginx = spawn('nginx', ['-p', nginxDir, '-c', path.join(nginxDir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'inherit' });
+    const nginx = spawn(...diesWithParent('nginx', ['-p', nginxDir, '-c', path.join(nginxDir, 'nginx.conf'), '-g', 'daemon off;']), { stdio: 'inherit' });
     children.push(nginx);
     await waitForPort(port, 'nginx', nginx);
 

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '../services/shared/config.js';
+import { diesWithParent } from './lib/dies-with-parent.js';
 import { SERVICE_NODE_FLAGS } from './lib/node-flags.js';
 import { redisServerInstalled, startRedisProcess, type RedisProcess } from './lib/redis-server.js';
 
@@ -32,7 +33,7 @@ if (!env.REDIS_URL) {
 }
 
 const children: ChildProcess[] = (['ingest', 'worker'] as const).map((service) =>
-  spawn(process.execPath, [...SERVICE_NODE_FLAGS[service], '--import', 'tsx', path.join(root, 'services', service, 'main.ts')], { stdio: 'inherit', env }),
+  spawn(...diesWithParent(process.execPath, [...SERVICE_NODE_FLAGS[service], '--import', 'tsx', path.join(root, 'services', service, 'main.ts')]), { stdio: 'inherit', env }),
 );
 
 let exitCode = 0;

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { diesWithParent } from './dies-with-parent.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -65,8 +66,7 @@ export async function startRedisProcess(options: RedisProcessOptions): Promise<R
   async function start() {
     const listen = socketPath ? ['--port', '0', '--unixsocket', socketPath, '--unixsocketperm', '700'] : ['--port', String(port), '--bind', '127.0.0.1'];
     const started = spawn(
-      'redis-server',
-      [...listen, '--dir', options.dir, '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction'],
+      ...diesWithParent('redis-server', [...listen, '--dir', options.dir, '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction']),
       { stdio: 'ignore' },
     );
     child = started;

@@ -6,7 +6,8 @@
  * before a body broke off is kept once durable, and the client resumes after it.
  */
 import { createHash, type Hash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { afterRecord } from './after-record.js';
 import { limitsFor, type Access, type CoreDependencies } from './core-dependencies.js';
 import { UploadError, asPassingFault } from './errors.js';
@@ -24,6 +25,19 @@ export interface AppendRequest {
   size?: number;
   /** The body must have this digest, or nothing of it counts (tus checksum extension). */
   checksum?: { algorithm: 'sha1' | 'sha256' | 'md5'; digest: Buffer };
+  /**
+   * Keep what arrived before the body broke off (default: yes, tus resumes after it). No for
+   * clients that resume at their own chunk boundaries (FilePond): for them a chunk counts
+   * whole or not at all.
+   */
+  keepPartial?: boolean;
+  /**
+   * Names an upload created unnamed (FilePond sends the name with its chunks only, as
+   * Upload-Name): checked against the type allowlist (by its extension: such a client
+   * declares no type) before a byte is stored, recorded with the first bytes; an append
+   * giving another name than the one recorded is refused (upload_conflict).
+   */
+  name?: string;
   body: Readable;
 }
 
@@ -37,6 +51,7 @@ export interface AppendResult {
 export async function append(deps: CoreDependencies, request: AppendRequest): Promise<AppendResult> {
   const { access } = request;
   const keyHash = uploadKeyHash(access.scope, request.id);
+  if (request.name !== undefined) deps.allowedTypes.check(request.name, '');
   const grant = await deps.state.acquireLock(keyHash, deps.lockLeaseMs);
   if (grant.outcome === 'missing') throw new UploadError('upload_not_found');
   if (grant.outcome === 'held') throw new UploadError('upload_locked');
@@ -48,6 +63,7 @@ export async function append(deps: CoreDependencies, request: AppendRequest): Pr
     );
   }, Math.max(deps.lockLeaseMs / 3, 100));
   try {
+    if (grant.final) throw new UploadError('forbidden', 'A final upload is made of its partial uploads; it takes no data of its own');
     if (grant.state === 'cancelled') throw new UploadError('upload_cancelled');
     if (grant.state === 'failed') throw new UploadError('upload_failed');
     if (grant.state !== 'receiving' && request.offset === grant.prefix && (request.length ?? 0) === 0) {
@@ -71,10 +87,12 @@ export async function append(deps: CoreDependencies, request: AppendRequest): Pr
         ranges: pieces.map((piece) => ({ ...piece, fits: EITHER })),
         appendAt: pieces[0]?.offset ?? request.offset,
         ...(last && request.size !== undefined ? { size: request.size } : {}),
+        ...(request.name !== undefined ? { name: request.name } : {}),
         fence: grant.fence,
         release: last,
       });
-      if (last) released = true;
+      // The script lets go of the lock once it records; a refusal before that (a conflict, a geometry) keeps it.
+      if (last && (result.outcome === 'stored' || result.outcome === 'duplicate' || result.outcome === 'completed')) released = true;
       await afterRecord(deps, access, keyHash, result);
       return result;
     };
@@ -92,6 +110,17 @@ export async function append(deps: CoreDependencies, request: AppendRequest): Pr
   }
 }
 
+function hashing(source: Readable, hash: Hash): Readable {
+  const through = new Transform({
+    transform(piece: Buffer, _encoding, callback) {
+      hash.update(piece);
+      callback(null, piece);
+    },
+  });
+  pipeline(source, through).catch(() => undefined); // a broken body ends `through` with its error
+  return through;
+}
+
 /**
  * Streams the body into storage. Long bodies record checkpoints as they go (unless a
  * checksum must be verified first: nothing may count before the digest is known).
@@ -104,7 +133,9 @@ async function writeBody(
   hash: Hash | undefined,
   onCheckpoint: (pieces: WrittenPiece[]) => Promise<void>,
 ): Promise<WrittenPiece[]> {
-  if (hash) request.body.on('data', (piece: Buffer) => hash.update(piece));
+  // Hashed on the way to storage: a 'data' listener on the request itself would start the
+  // flow before the driver is ready to take it.
+  const body = hash ? hashing(request.body, hash) : request.body;
   try {
     return await deps.storage.write(
       {
@@ -112,11 +143,11 @@ async function writeBody(
         offset: request.offset,
         length: request.length,
         maxLength: limit,
-        keepPartial: !hash,
+        keepPartial: !hash && request.keepPartial !== false,
         durable: deps.durable,
-        ...(hash || deps.appendCheckpointBytes <= 0 ? {} : { checkpointBytes: deps.appendCheckpointBytes, onCheckpoint }),
+        ...(hash || request.keepPartial === false || deps.appendCheckpointBytes <= 0 ? {} : { checkpointBytes: deps.appendCheckpointBytes, onCheckpoint }),
       },
-      request.body,
+      body,
     );
   } catch (err) {
     if (err instanceof PartialWriteError && err.durable.length > 0) {

@@ -20,7 +20,9 @@ export interface CreatedUpload {
 export async function createUpload(deps: CoreDependencies, access: Access, declaration: UploadDeclaration, concatOf?: string[]): Promise<CreatedUpload> {
   const limits = limitsFor(deps, access);
   checkDeclaration(declaration.size, declaration.layout, limits);
-  deps.allowedTypes.check(declaration.name, declaration.type);
+  // An upload created unnamed is checked when its appends name it (append.ts); an empty
+  // one is complete at once, so it is checked now.
+  if (declaration.name !== '' || declaration.size === 0) deps.allowedTypes.check(declaration.name, declaration.type);
   const id = deps.newId();
   const keyHash = uploadKeyHash(access.scope, id);
 

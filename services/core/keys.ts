@@ -18,8 +18,12 @@ export function uploadKeyHash(scope: string, id: string): string {
   return sha256Hex(scope, id).slice(0, 32);
 }
 
-function layoutKey(layout: Layout): string {
-  return layout.kind === 'pieces' ? `pieces:${layout.pieceSize}:${layout.roundings}` : 'append';
+function layoutKey(layout: Layout, sizeLater: boolean): string {
+  if (layout.kind === 'append') return 'append';
+  // A size declared later goes with a piece size learnt from the first piece (Plupload):
+  // the piece count the client declares stands in for both.
+  if (sizeLater) return `pieces:later:${layout.roundings}:${layout.count ?? ''}`;
+  return `pieces:${layout.pieceSize}:${layout.roundings}`;
 }
 
 /**
@@ -28,8 +32,9 @@ function layoutKey(layout: Layout): string {
  * empty on some requests).
  */
 export function uploadFingerprint(declaration: UploadDeclaration): string {
-  const { protocol, size, layout, name, relativePath } = declaration;
-  return JSON.stringify([protocol, size ?? 'later', layoutKey(layout), name, relativePath]);
+  const { protocol, size, layout, name, relativePath, succeeds } = declaration;
+  const fields = [protocol, size ?? 'later', layoutKey(layout, size === undefined), name, relativePath];
+  return JSON.stringify(succeeds === undefined ? fields : [...fields, succeeds]);
 }
 
 /**

@@ -20,7 +20,12 @@ export const FLOOR = 1;
 export const CEIL = 2;
 export const EITHER = FLOOR | CEIL;
 
-export type Layout = { kind: 'pieces'; pieceSize: number; roundings: number } | { kind: 'append' };
+/**
+ * `count`: the piece count a client declares instead of a size (Plupload's `chunks`). With the
+ * size declared later, the piece size is learnt from the first piece, so the count, not the
+ * piece size, is what every request of the upload agrees on (keys.ts).
+ */
+export type Layout = { kind: 'pieces'; pieceSize: number; roundings: number; count?: number } | { kind: 'append' };
 
 export interface UploadLimits {
   /** The largest upload (MAX_FILE_SIZE, or a token's smaller max_size). */
@@ -65,6 +70,9 @@ export function settledPieceCount(size: number, pieceSize: number, mask: number)
 export function checkDeclaration(size: number | undefined, layout: Layout, limits: UploadLimits): void {
   if (size !== undefined && size > limits.maxFileSize) {
     throw new UploadError('file_too_large', `The upload's size, ${size} bytes, exceeds the limit of ${limits.maxFileSize} bytes`);
+  }
+  if (layout.kind === 'pieces' && layout.count !== undefined && layout.count > limits.maxPieces) {
+    throw new UploadError('too_many_ranges', `${layout.count} pieces exceed the limit of ${limits.maxPieces}; use larger pieces`);
   }
   if (layout.kind === 'pieces' && size !== undefined) {
     const pieces = pieceCount(size, layout.pieceSize, FLOOR);

@@ -44,6 +44,8 @@ export interface RecordRequest {
   appendAt?: number;
   /** Declares the size now (tus deferred length, Plupload's last piece). */
   size?: number;
+  /** Names an upload created unnamed (FilePond's appends); another name than the recorded one is a conflict. */
+  name?: string;
   /** The write lock's fencing token; `release` drops the lock in the same step. */
   fence?: number;
   release?: boolean;
@@ -69,7 +71,7 @@ export interface RecordResult {
   /** This call created the upload. */
   created: boolean;
   partial: boolean;
-  /** Per range asked: whether this call stored it (false: already there, or refused). */
+  /** Per range asked: whether it is the range recorded (stored now, or before by this very write); false: its bytes are not the upload's. */
   accepted: boolean[];
   /** A tus partial upload just completed: the finals (key hashes) waiting for it. */
   finals: string[];
@@ -94,6 +96,8 @@ export interface LockGrant {
   prefix: number;
   size: number | undefined;
   maxSize: number;
+  /** A tus final upload: made of its partials, never appended to. */
+  final: boolean;
 }
 
 export interface QuotaLimits {

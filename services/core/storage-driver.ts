@@ -105,6 +105,12 @@ export interface AssemblySpec {
   size: number | undefined;
   /** What an earlier attempt of this merge noted (noteAssembly): cleaned up first. */
   previousAssembly?: string;
+  /**
+   * Told the assembly's `reference` as soon as it has one (S3: once its multipart upload
+   * exists, before any part goes into it), to be noted: an attempt that crashes from there
+   * on is cleaned up by the next one, not left for the sweep.
+   */
+  onReference?: (reference: string) => Promise<void>;
   signal?: AbortSignal;
 }
 

@@ -13,6 +13,7 @@ import { storageKeyOf, uploadFingerprint, uploadKeyHash } from './keys.js';
 import type { RangeStatus } from './state-store.js';
 import type { UploadDeclaration, UploadRecord } from './upload.js';
 import { checkPiece, writePiece, type PieceWrite, type WriteOutcome } from './write-piece.js';
+import { writeWhole, type WholeWrite } from './write-whole.js';
 
 export type { Access, CoreDependencies } from './core-dependencies.js';
 
@@ -22,6 +23,11 @@ export class UploadCore {
   /** Stores one piece of a piece-based upload (creating the upload with its first). */
   writePiece(write: PieceWrite): Promise<WriteOutcome> {
     return writePiece(this.deps, write);
+  }
+
+  /** Stores a whole file sent in one request (its size known once read), complete at once. */
+  writeWhole(write: WholeWrite): Promise<{ id: string; uploadId: string; size: number }> {
+    return writeWhole(this.deps, write);
   }
 
   /** Checks a piece before its body is read: limits, geometry, type. */

@@ -24,7 +24,11 @@ export interface UploadDeclaration {
   /** Total bytes, or undefined until the client says (tus `Upload-Defer-Length`, Plupload). */
   size: number | undefined;
   layout: Layout;
-  /** The client's file name (never used as a path as given: see sanitize-filename.ts). */
+  /**
+   * The client's file name (never used as a path as given: see sanitize-filename.ts). ''
+   * for an upload created before its client names it (FilePond names its chunked uploads
+   * on their appends: AppendRequest.name).
+   */
   name: string;
   /** The file's path inside a dropped folder, where the client sends one; else the name. */
   relativePath: string;
@@ -36,6 +40,12 @@ export interface UploadDeclaration {
   metadata?: Record<string, string>;
   /** tus concatenation: a partial upload (merged only as part of a final one). */
   partial?: boolean;
+  /**
+   * The id of a finished (complete or failed) upload under the same identifier that this one
+   * starts anew: a client that names files by their name alone (Plupload) sending another
+   * file of that name. Part of the fingerprint, so the two never share stored bytes.
+   */
+  succeeds?: string;
 }
 
 /** An upload as the state store holds it. */
@@ -57,6 +67,8 @@ export interface UploadRecord {
   partial: boolean;
   /** For a final tus upload: the ids of its partial uploads, in order. */
   concatOf: string[] | undefined;
+  /** The finished upload under the same identifier this one started anew (UploadDeclaration). */
+  succeeds?: string | undefined;
   /** Bytes stored, and ranges (pieces, appends) stored. */
   storedBytes: number;
   storedRanges: number;

@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import { afterRecord, type PublicOutcome } from './after-record.js';
 import { limitsFor, type Access, type CoreDependencies } from './core-dependencies.js';
-import { asPassingFault } from './errors.js';
+import { UploadError, asPassingFault } from './errors.js';
 import { uploadFingerprint, storageKeyOf, uploadKeyHash } from './keys.js';
 import { checkDeclaration, placePiece } from './layout.js';
 import type { UploadDeclaration } from './upload.js';
@@ -23,6 +23,13 @@ export interface PieceWrite {
   length: number | undefined;
   /** An upload of a size declared later (Plupload): the size, sent with its last piece. */
   finalSize?: number;
+  /**
+   * What an upload of a size declared later learns from this piece's body, its length not
+   * declared (Plupload sends neither a size nor a piece size): `pieceSize`, its first piece
+   * (index 0) is a whole piece, so its length is the piece size (the declaration's is a
+   * placeholder); `size`, its last piece ends the upload, so the size is where it ends.
+   */
+  learns?: 'pieceSize' | 'size';
   body: Readable;
   /** Settles once the whole request body was read and found well-formed (multipart's closing boundary). */
   bodyComplete?: Promise<void>;
@@ -68,13 +75,14 @@ export async function writePiece(deps: CoreDependencies, write: PieceWrite): Pro
   }
   // A piece whose length was not declared (Plupload) is checked now, before it counts.
   const stored = pieces.reduce((sum, piece) => sum + piece.length, 0);
-  const fits = placed?.fits ?? placePiece(declaration.size ?? write.finalSize, declaration.layout, index, stored, limits).fits;
+  const learnt = learnFromBody(write, offset, stored);
+  const fits = placed?.fits ?? placePiece(declaration.size ?? learnt.finalSize, learnt.declaration.layout, index, stored, limits).fits;
 
   const result = await deps.state.record({
     keyHash,
     declare: {
       uploadId: deps.newId(),
-      declaration,
+      declaration: learnt.declaration,
       fingerprint,
       identifier: write.id,
       scope: access.scope,
@@ -84,7 +92,7 @@ export async function writePiece(deps: CoreDependencies, write: PieceWrite): Pro
     },
     expectedUploadId: deps.ids.get(keyHash),
     ranges: pieces.map((piece) => ({ ...piece, fits })),
-    size: declaration.size === undefined ? write.finalSize : undefined,
+    size: declaration.size === undefined ? learnt.finalSize : undefined,
   });
   const uncounted = pieces.filter((_, i) => !result.accepted[i]);
   if (uncounted.length > 0) await deps.storage.discard(storageKey, uncounted);
@@ -97,4 +105,16 @@ export async function writePiece(deps: CoreDependencies, write: PieceWrite): Pro
     storedBytes: result.storedBytes,
     size: result.size,
   };
+}
+
+/** The piece size or the size a piece's body told (`learns`), checked before it counts. */
+function learnFromBody(write: PieceWrite, offset: number, stored: number) {
+  const { declaration } = write;
+  if (write.learns === 'pieceSize') {
+    if (write.index !== 0 || stored === 0) {
+      throw new UploadError('range_size_mismatch', 'The first piece of an upload sets its piece size: it must hold at least one byte');
+    }
+    return { declaration: { ...declaration, layout: { ...declaration.layout, pieceSize: stored } }, finalSize: write.finalSize };
+  }
+  return { declaration, finalSize: write.learns === 'size' ? offset + stored : write.finalSize };
 }

@@ -20,6 +20,7 @@ import type { UploadEventHub } from './events/upload-event-hub.js';
 import { createIngestMetrics } from './ingest-metrics.js';
 import { limitRequestsPerClient, refuseWhileShuttingDown } from './middleware/client-limits.js';
 import { uploadProtocols } from './protocols/registry.js';
+import { tusEndpoint } from './protocols/tus/tus-endpoint.js';
 import { uploadEndpoint } from './protocols/upload-endpoint.js';
 import { statusRoutes } from './status/status-routes.js';
 import { createAccessResolver } from './upload-access.js';
@@ -70,6 +71,12 @@ export function buildIngestApp(deps: IngestDependencies): IngestApp {
   app.use(refuseWhileShuttingDown(lifecycle));
   if (config.DEMO_PAGE) app.use(demoPage());
   app.use(uploadEndpoint({ path: '/upload', protocols, maxPieceSize: config.MAX_CHUNK_SIZE }));
+  app.use(tusEndpoint({
+    core,
+    urls: { path: config.TUS_PATH, relativeLocation: config.TUS_RELATIVE_LOCATION, trustProxy: config.TRUST_PROXY },
+    maxSize: config.MAX_FILE_SIZE,
+    pieceStored: metrics.pieceStored,
+  }, accessOf));
   app.use(statuses.routes());
   app.use(statuses.allowedMethods({ throw: true }));
   return { app, streams };

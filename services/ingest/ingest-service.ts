@@ -47,12 +47,22 @@ export async function createIngestService(config: Config, logger: Logger): Promi
   for (const connection of [redis, subscriber, queueEventsConnection]) {
     connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   }
+  const probes: ReturnType<typeof createRequestConnection>[] = [];
+  const replicationProbe = () => {
+    const probe = createRequestConnection(target);
+    probe.on('error', () => undefined); // the request connection reports Redis being away
+    probes.push(probe);
+    return probe;
+  };
   const state = new RedisStateStore({
     redis,
     prefix: config.REDIS_PREFIX,
     idleTtlSeconds: config.UPLOAD_TTL,
     resultTtlSeconds: config.RESULT_TTL,
     cancelGraceMs: config.CANCEL_GRACE_MS,
+    waitReplicas: config.REDIS_WAIT_REPLICAS,
+    onDegraded: (reason) => logger.warn({ reason }, 'redis replicas missing'),
+    ...(config.REDIS_WAIT_REPLICAS > 0 ? { replicationProbe: replicationProbe() } : {}),
     earlyMergeMinSize: config.EARLY_MERGES_PER_WORKER > 0 ? config.EARLY_MERGE_MIN_SIZE : 0,
   });
   const mergeQueue = createMergeQueue(redis, config.REDIS_PREFIX);
@@ -123,6 +133,7 @@ export async function createIngestService(config: Config, logger: Logger): Promi
       await storage.close();
       redis.disconnect();
       queueEventsConnection.disconnect();
+      for (const probe of probes) probe.disconnect();
     },
   };
 }

@@ -86,6 +86,11 @@ export const settings = {
     '',
     'The master name the Sentinels watch (with `REDIS_SENTINELS`).',
   ),
+  REDIS_WAIT_REPLICAS: setting(
+    wholeNumber(0, 16),
+    '0',
+    'With Sentinel: a stored range is acknowledged only once this many replicas have it (`WAIT`), so a failover cannot lose what a client was told is stored. 1 with Sentinel; 0 for a single Redis.',
+  ),
   REDIS_PREFIX: setting(
     z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 letters, digits, _ or -'),
     'chunkyard',
@@ -96,18 +101,45 @@ export const settings = {
     './data',
     'Directory holding `partial/` (uploads being received), `files/` (published files) and `tmp/`; one filesystem, so publishing is an atomic rename.',
   ),
+  STORAGE: setting(
+    z.enum(['fs', 's3']),
+    'fs',
+    'Where uploads are stored: `fs` (`DATA_DIR`, one filesystem shared by every ingest and worker) or `s3` (an S3-compatible bucket: no shared disk; `DATA_DIR` then only holds request bodies in flight).',
+  ),
+  S3_ENDPOINT: setting(
+    z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+    '',
+    'S3 endpoint for non-AWS stores (Ceph RGW, MinIO, R2...); empty for AWS. Credentials come from the AWS chain: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, a profile, or an instance role.',
+  ),
+  S3_REGION: setting(z.string().regex(/^[a-z0-9-]{1,32}$/, 'expected a region such as us-east-1'), 'us-east-1', 'S3 region.'),
+  S3_BUCKET: setting(
+    z.string().refine((s) => s === '' || /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s), 'expected an S3 bucket name'),
+    '',
+    'S3 bucket holding stored ranges and published files (required with `STORAGE=s3`).',
+  ),
+  S3_PREFIX: setting(
+    z.string().refine((s) => s === '' || /^[A-Za-z0-9!_.*'()/-]{1,200}\/$/.test(s), 'expected a key prefix ending in /, such as uploads/'),
+    '',
+    'Prefix of every object key Chunkyard writes (`uploads/`), so a bucket can be shared.',
+  ),
+  S3_FORCE_PATH_STYLE: setting(flag(), 'false', 'Address buckets by path (`https://host/bucket/key`), for stores without wildcard DNS (MinIO, Ceph RGW).'),
+  S3_TIMEOUT_MS: setting(
+    wholeNumber(100),
+    '30000',
+    'A request to the object store that sends or receives nothing for this long fails: a chunk it was storing gets `503` (clients retry), a merge is retried. Requests of a whole chunk body may last `REQUEST_TIMEOUT_MS` plus this.',
+  ),
   MIN_FREE_DISK: setting(
     byteSize(),
     '512MB',
     'Writes are refused (507, clients retry) and `/readyz` fails while less than this is free in `DATA_DIR`, so uploads never fill the disk.',
   ),
-  MAX_FILE_SIZE: setting(byteSize(), '10GB', 'Largest file accepted (TotalSize), in bytes or with a unit (`10GB`).'),
+  MAX_FILE_SIZE: setting(byteSize(), '10GB', 'Largest file accepted, in bytes or with a unit (`10GB`), whichever client sends it.'),
   MAX_CHUNK_SIZE: setting(
     byteSize(),
     '16MB',
-    'Largest body of one chunk request. resumable.js sends a last chunk of up to twice its chunkSize.',
+    'Largest body of one request that carries a chunk or a whole file (resumable.js sends a last chunk of up to twice its chunkSize; Dropzone, Fine Uploader and Plupload send small files whole). A tus PATCH is bounded by its upload\'s length instead.',
   ),
-  MAX_CHUNKS: setting(wholeNumber(1, 10_000_000), '100000', 'Most chunks one upload may have.'),
+  MAX_CHUNKS: setting(wholeNumber(1, 10_000_000), '100000', 'Most chunks one upload may be cut into (clients that send pieces of a fixed size).'),
   UPLOAD_NAMESPACE: setting(
     z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, _, . or -'),
     'default',
@@ -140,6 +172,16 @@ export const settings = {
     '60000',
     'Stored bytes no live upload owns (expired, cancelled, refused) are swept once untouched for `REQUEST_TIMEOUT_MS` plus this, so nothing still being written goes.',
   ),
+  TUS_PATH: setting(
+    z.string().regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*\/$/, 'expected a path with a trailing slash, such as /files/'),
+    '/files/',
+    'Path of the tus 1.0 endpoint (tus-js-client, Uppy); upload URLs are this path plus an id.',
+  ),
+  TUS_RELATIVE_LOCATION: setting(
+    flag(),
+    'false',
+    'Answer tus creations with a path-absolute `Location` (`/files/<id>`) instead of an absolute URL (built from the request, or from the proxy\'s forwarded headers with `TRUST_PROXY`).',
+  ),
   CANCEL_GRACE_MS: setting(
     wholeNumber(0),
     '30000',
@@ -148,7 +190,7 @@ export const settings = {
   SWEEP_INTERVAL_MS: setting(
     wholeNumber(100),
     '600000',
-    'How often the worker sweeps abandoned chunk folders and stale temp files (a BullMQ job scheduler).',
+    'How often a worker sweeps stored bytes no live upload owns, stale temp files and, on S3, stale multipart uploads (a BullMQ job scheduler).',
   ),
   CORS_ORIGINS: setting(
     z.string().refine((s) => s.split(',').every((o) => o.trim() === '' || o.trim() === '*' || /^https?:\/\/[^/\s]+$/.test(o.trim())), 'expected comma-separated origins such as https://app.example.com'),
@@ -279,8 +321,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length === 0 && (parsed.REDIS_SENTINELS === '') !== (parsed.REDIS_SENTINEL_MASTER === '')) {
     problems.push('REDIS_SENTINELS and REDIS_SENTINEL_MASTER: set both or neither');
   }
+  if (problems.length === 0 && parsed.REDIS_WAIT_REPLICAS > 0 && parsed.REDIS_CLUSTER_NODES !== '') {
+    problems.push('REDIS_WAIT_REPLICAS: not supported with REDIS_CLUSTER_NODES');
+  }
   if (problems.length === 0 && parsed.REDIS_SENTINELS !== '' && parsed.REDIS_CLUSTER_NODES !== '') {
     problems.push('REDIS_CLUSTER_NODES and REDIS_SENTINELS: choose one');
+  }
+  if (problems.length === 0 && parsed.STORAGE === 's3' && parsed.S3_BUCKET === '') {
+    problems.push('S3_BUCKET: required with STORAGE=s3');
   }
   if (problems.length === 0 && parsed.HEADERS_TIMEOUT_MS > parsed.REQUEST_TIMEOUT_MS) {
     problems.push('HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS');

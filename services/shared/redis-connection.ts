@@ -54,6 +54,10 @@ function connect(target: RedisTarget, options: RedisOptions): RedisConnection {
 export function createRequestConnection(target: RedisTarget): RedisConnection {
   return connect(target, {
     enableOfflineQueue: false,
+    // A command whose reply was lost when the connection dropped must fail (the client
+    // retries), never be sent again behind its back: a second run of a recording script
+    // would find its own range recorded and report it as someone else's duplicate.
+    autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 1,
     commandTimeout: 5_000,
     connectTimeout: 2_000,

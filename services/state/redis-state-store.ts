@@ -5,7 +5,9 @@
  */
 import type { LockGrant, NewUpload, QuotaLimits, RangePeek, RangeStatus, RecordRequest, RecordResult, StateStore, BeginMergeOutcome } from '../core/state-store.js';
 import type { PublishedFile, StoredRange, UploadRecord, UploadState } from '../core/upload.js';
-import { guarded } from './redis-errors.js';
+import type { Redis } from 'ioredis';
+import { UploadError } from '../core/errors.js';
+import { asUnavailable, guarded } from './redis-errors.js';
 import { quotaKeys, uploadEventsChannel, uploadKeys } from './redis-keys.js';
 import { defineScripts, type RedisConnection, type ScriptName, type ScriptedConnection } from './script-loader.js';
 import { parseUploadRecord } from './upload-record.js';
@@ -22,8 +24,26 @@ export interface RedisStateStoreOptions {
   cancelGraceMs: number;
   /** Uploads at least this large start their merge while receiving (0: none do). */
   earlyMergeMinSize: number;
+  /**
+   * Replicas that must have a recorded range before it is acknowledged (REDIS_WAIT_REPLICAS):
+   * with Sentinel, a failover then cannot lose a range a client was told is stored.
+   */
+  waitReplicas?: number;
+  /** Told when fewer replicas are connected than waitReplicas asks for. */
+  onDegraded?: (reason: string) => void;
+  /**
+   * A connection of its own to read how many replicas are connected: on the writing
+   * connection the question would queue behind the WAITs it is meant to avoid.
+   */
+  replicationProbe?: RedisConnection;
   now?: () => number;
 }
+
+/**
+ * How long a write waits for its replicas before the client is told to retry. Short: WAIT
+ * holds the whole connection, every other request's commands queue behind it.
+ */
+const REPLICA_WAIT_MS = 250;
 
 /** cjson encodes an empty Lua table as `{}`: a list either way. */
 const list = <T>(value: T[] | Record<string, never> | undefined): T[] => (Array.isArray(value) ? value : []);
@@ -49,6 +69,8 @@ export class RedisStateStore implements StateStore {
   readonly eventsChannel: string;
   private readonly redis: ScriptedConnection;
   private readonly now: () => number;
+  private replicas = 0;
+  private replicasCheckedAt = 0;
 
   constructor(private readonly options: RedisStateStoreOptions) {
     this.redis = defineScripts(options.redis);
@@ -60,13 +82,14 @@ export class RedisStateStore implements StateStore {
     const keys = this.keys(request.keyHash);
     const { declare } = request;
     const reply = JSON.parse(
-      (await this.run('recordRanges', request.keyHash, [keys.meta, keys.ranges, keys.lock, keys.finals, keys.sweeping], {
+      (await this.runReplicated('recordRanges', request.keyHash, [keys.meta, keys.ranges, keys.lock, keys.finals, keys.sweeping], {
         declare: declare ? this.declaration(declare) : undefined,
         fingerprint: declare?.fingerprint,
         expectedUploadId: request.expectedUploadId,
         ranges: request.ranges,
         appendAt: request.appendAt,
         size: request.size,
+        name: request.name,
         fence: request.fence,
         release: request.release,
         idleTtl: this.options.idleTtlSeconds,
@@ -145,9 +168,11 @@ export class RedisStateStore implements StateStore {
       prefix?: number;
       size?: number;
       maxSize?: number;
+      final?: boolean;
     };
     return {
       outcome: reply.outcome,
+      final: reply.final === true,
       fence: reply.fence ?? 0,
       state: reply.state,
       uploadId: reply.uploadId,
@@ -265,6 +290,7 @@ export class RedisStateStore implements StateStore {
       metadata: d.metadata ? JSON.stringify(d.metadata) : undefined,
       partial: d.partial === true,
       concatOf: upload.concatOf ? JSON.stringify(upload.concatOf) : undefined,
+      succeeds: d.succeeds,
       identifier: upload.identifier,
       scope: upload.scope,
       storageKey: upload.storageKey,
@@ -274,7 +300,48 @@ export class RedisStateStore implements StateStore {
 
   /** Runs a script with its keys and the packed options (plus the clock and the events channel). */
   private run(name: ScriptName, keyHash: string, keys: string[], options: Record<string, unknown>): Promise<unknown> {
-    const packed = JSON.stringify({ ...options, now: this.now(), channel: this.eventsChannel, keyHash });
-    return guarded(this.redis[name](...keys, packed));
+    return guarded(this.redis[name](...keys, this.pack(keyHash, options)));
+  }
+
+  /**
+   * Runs a script that records what a client is about to be told is stored, and, with
+   * waitReplicas, waits in the same round trip until that many replicas have it. Not
+   * replicated in time: the client is told to retry (its retry finds the range recorded, or
+   * records it again on a promoted replica).
+   */
+  private async runReplicated(name: ScriptName, keyHash: string, keys: string[], options: Record<string, unknown>): Promise<unknown> {
+    const replicas = Math.min(this.options.waitReplicas ?? 0, await this.replicasConnected());
+    if (replicas === 0) return this.run(name, keyHash, keys, options);
+    const pipeline = (this.redis as Redis).pipeline() as unknown as Record<ScriptName, (...args: string[]) => unknown> & { call(...args: string[]): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+    pipeline[name](...keys, this.pack(keyHash, options));
+    pipeline.call('WAIT', String(replicas), String(REPLICA_WAIT_MS));
+    const results = (await guarded(pipeline.exec())) ?? [];
+    const [[scriptError, reply] = [null, undefined], [waitError, acknowledged] = [null, 0]] = results;
+    if (scriptError) throw asUnavailable(scriptError);
+    if (waitError || Number(acknowledged) < replicas) throw new UploadError('service_unavailable', 'Not yet replicated; retry');
+    return reply;
+  }
+
+  /**
+   * Replicas connected to the master now, read at most once a second. A master just
+   * promoted by a failover has none until one joins: waiting for a replica that does not
+   * exist would refuse every upload, so the store then acknowledges what the master alone
+   * has (and says so in the log), rather than none at all.
+   */
+  private async replicasConnected(): Promise<number> {
+    if (Date.now() - this.replicasCheckedAt > 1_000) {
+      this.replicasCheckedAt = Date.now();
+      const info = await guarded((this.options.replicationProbe ?? this.redis).info('replication'));
+      const connected = Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
+      if (connected < (this.options.waitReplicas ?? 0) && connected !== this.replicas) {
+        this.options.onDegraded?.(`${connected} replicas connected, ${this.options.waitReplicas} wanted: stored ranges are acknowledged without them`);
+      }
+      this.replicas = connected;
+    }
+    return this.replicas;
+  }
+
+  private pack(keyHash: string, options: Record<string, unknown>): string {
+    return JSON.stringify({ ...options, now: this.now(), channel: this.eventsChannel, keyHash });
   }
 }

@@ -30,6 +30,7 @@ export function parseUploadRecord(hash: Record<string, string>): UploadRecord {
     metadata: parseJson<Record<string, string>>(hash.metadata, {}),
     partial: hash.partial === '1',
     concatOf: hash.concatOf ? parseJson<string[]>(hash.concatOf, []) : undefined,
+    succeeds: hash.succeeds || undefined,
     storedBytes: Number(hash.stored ?? 0),
     storedRanges: Number(hash.ranges ?? 0),
     prefix: Number(hash.prefix ?? 0),

@@ -48,6 +48,8 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
     idleTtlSeconds: config.UPLOAD_TTL,
     resultTtlSeconds: config.RESULT_TTL,
     cancelGraceMs: config.CANCEL_GRACE_MS,
+    waitReplicas: config.REDIS_WAIT_REPLICAS,
+    onDegraded: (reason) => logger.warn({ reason }, 'redis replicas missing'),
     earlyMergeMinSize: 0,
   });
   const mergeQueue = createMergeQueue(storeConnection, config.REDIS_PREFIX);

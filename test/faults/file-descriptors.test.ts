@@ -59,13 +59,25 @@ async function floodAndPost(maxConnections: number): Promise<{ status: number; r
   const probe = (await connect(port))!;
   const flood: net.Socket[] = [];
   let refused = 0;
-  for (let i = 0; i < FD_LIMIT; i++) {
+  // Connect until the server starts turning connections away: it is at its limit then
+  // (of connections, or of file descriptors).
+  let refusedInARow = 0;
+  for (let i = 0; i < FD_LIMIT * 3 && refusedInARow < 3; i++) {
     const socket = await connect(port);
-    if (!socket) refused++;
-    else {
+    // A connection the server kept answers a request (and stays open, kept alive); one it
+    // turned away is closed without an answer.
+    const turnedAway = !socket || (await new Promise<boolean>((resolve) => {
       socket.on('error', () => undefined);
-      socket.on('close', () => refused++);
-      flood.push(socket);
+      socket.once('data', () => resolve(false));
+      socket.once('close', () => resolve(true));
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    }));
+    if (turnedAway) {
+      refused++;
+      refusedInARow++;
+    } else {
+      refusedInARow = 0;
+      flood.push(socket!);
     }
   }
   const status = await postChunk(probe, `fd-${maxConnections}`);

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { diesWithParent } from '../../scripts/lib/dies-with-parent.js';
 import { onJsonLines } from '../../scripts/lib/json-lines.js';
 import { SERVICE_NODE_FLAGS, type ServiceName } from '../../scripts/lib/node-flags.js';
 
@@ -29,7 +30,7 @@ export function startService(service: ServiceName, env: Record<string, string>, 
   const [command, commandArgs] = options.fileDescriptorLimit
     ? ['bash', ['-c', `ulimit -n ${options.fileDescriptorLimit} && exec "$0" "$@"`, process.execPath, ...args]]
     : [process.execPath, args];
-  const child = spawn(command, commandArgs, {
+  const child = spawn(...diesWithParent(command, commandArgs), {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'info', WORKER_PORT: '0', OPS_PORT: '0', MIN_FREE_DISK: '1MB', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,7 +3,7 @@
  * data folder, N ingest services on their own HTTP ports sharing both, and (optionally)
  * merge workers, all in this process. `stop()` closes all of it and removes the folders.
  */
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,13 +12,15 @@ import pino from 'pino';
 import { uploadKeyHash } from '../../services/core/keys.js';
 import type { MergeJobData } from '../../services/core/merge-scheduler.js';
 import { LIVE_STATES, type UploadRecord } from '../../services/core/upload.js';
-import type { SweepReport } from '../../services/core/storage-driver.js';
+import type { StorageDriver, SweepReport } from '../../services/core/storage-driver.js';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { createStorageDriver } from '../../services/shared/storage.js';
+import { S3Driver } from '../../services/storage/s3/s3-driver.js';
 import { createIngestService, type IngestService } from '../../services/ingest/ingest-service.js';
 import { loadConfig, type Config } from '../../services/shared/config.js';
 import { createMergeQueue, type MergeJobResult } from '../../services/shared/merge-queue.js';
 import { createWorkerConnection, redisTarget, type RedisConnection } from '../../services/shared/redis-connection.js';
 import { RedisStateStore } from '../../services/state/redis-state-store.js';
-import { FsDriver } from '../../services/storage/fs/fs-driver.js';
 import { FsLayout } from '../../services/storage/fs/fs-layout.js';
 import { createSweeper } from '../../services/worker/sweeper.js';
 import { createWorkerService, type WorkerService } from '../../services/worker/worker-service.js';
@@ -31,6 +33,11 @@ export interface SystemOptions {
   redisAppendOnly?: boolean;
   worker?: boolean;
   env?: Record<string, string>;
+  /**
+   * Each ingest and worker gets a DATA_DIR of its own, as on separate hosts (with
+   * STORAGE=s3 nothing is shared but Redis and the bucket).
+   */
+  dataDirPerProcess?: boolean;
 }
 
 /** An upload record, with its published file's fields at hand (`size` is the published size). */
@@ -56,8 +63,10 @@ export interface TestSystem {
   redis: RedisConnection;
   state: RedisStateStore;
   queue: Queue<MergeJobData, MergeJobResult | undefined>;
-  /** The storage driver the services use (a second instance over the same data folder). */
-  storage: FsDriver;
+  /** The storage driver the services use (another instance over the same data folder or bucket). */
+  storage: StorageDriver;
+  /** The bytes of a published upload, from wherever the storage driver put them. */
+  readPublished(upload: UploadView): Promise<Buffer>;
   /** Runs the sweep now, removing unowned data untouched for `olderThanMs`. */
   sweep(olderThanMs?: number): Promise<SweepReport>;
   /** Data files (partial/) that no live upload owns: what a refused request may have left for the sweep. */
@@ -97,6 +106,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
 
   const closers: (() => Promise<unknown>)[] = [];
   const redis = createWorkerConnection(redisTarget(config));
+  // Tests that stop or fail over Redis expect connection errors; they must not end the process.
+  redis.on('error', () => undefined);
   // Whatever started is stopped again if the rest fails to start.
   const stopAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -120,15 +131,22 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   const urls: string[] = [];
   const opsUrls: string[] = [];
   const ingests: IngestService[] = [];
+  let processes = 0;
+  /** The config of one more process: its own DATA_DIR when asked. */
+  const configFor = (extra: Record<string, string> = {}) =>
+    options.dataDirPerProcess || Object.keys(extra).length > 0
+      ? loadConfig({ ...env, ...(options.dataDirPerProcess ? { DATA_DIR: path.join(sandbox, `data-${++processes}`) } : {}), ...extra })
+      : config;
   for (let i = 0; i < (options.ingestInstances ?? 1); i++) {
-    const ingest = await createIngestService(config, logger);
+    const ingest = await createIngestService(configFor(), logger);
     ingests.push(ingest);
     urls.push(await listen(ingest.server));
     opsUrls.push(await listen(ingest.opsServer));
     closers.push(() => ingest.close(0));
   }
   await layout.ensure();
-  const storage = await new FsDriver({ dataDir: config.dataDir, reserveBytes: config.MIN_FREE_DISK }).init();
+  const storage = await createStorageDriver(config);
+  closers.push(() => storage.close());
   const sweeper = createSweeper({ state, storage, unownedAfterMs: 0, logger });
 
   const keyHashOf = (identifier: string) => uploadKeyHash(config.UPLOAD_NAMESPACE, identifier);
@@ -157,9 +175,16 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
       }
       return unowned;
     },
+    async readPublished(upload) {
+      if (!upload.path) throw new Error(`upload ${upload.identifier} was not published (${upload.state} ${upload.error ?? ''})`);
+      if (storage instanceof S3Driver) {
+        const object = await storage.client.send(new GetObjectCommand({ Bucket: config.S3_BUCKET, Key: upload.path }));
+        return Buffer.from(await object.Body!.transformToByteArray());
+      }
+      return readFile(path.join(config.dataDir, upload.path!));
+    },
     async startWorker(workerEnv = {}) {
-      const workerConfig = Object.keys(workerEnv).length > 0 ? loadConfig({ ...env, ...workerEnv }) : config;
-      const worker = await createWorkerService(workerConfig, logger);
+      const worker = await createWorkerService(configFor(workerEnv), logger);
       const url = await listen(worker.server);
       closers.push(() => worker.close(0));
       await worker.ready;

@@ -1,6 +1,6 @@
 /**
  * A protocol client for tests: sends a file's chunks the way resumable.js and flow.js
- * do (../shared/PROTOCOL.md), with the order, duplicates and parallelism a test asks for.
+ * do (docs/protocols/resumable-flow.md), with the order, duplicates and parallelism a test asks for.
  */
 import { createHash, randomBytes } from 'node:crypto';
 

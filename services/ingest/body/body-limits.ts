@@ -36,6 +36,9 @@ export function capBodyBytes(req: IncomingMessage, maxBytes: number): void {
  */
 export function discardUnreadBody(req: IncomingMessage, capBytes: number): void {
   if (req.complete || req.destroyed) return;
+  // A multipart parser still piped to the request would stop taking data once the part it
+  // was handing on is dropped, and its back-pressure would pause the request again.
+  req.unpipe();
   let discarded = 0;
   req.on('data', (piece: Buffer) => {
     discarded += piece.length;

@@ -48,6 +48,8 @@ export function readMultipart(req: IncomingMessage, limits: MultipartLimits): Pr
     parser = busboy({
       headers: req.headers,
       defParamCharset: 'utf8',
+      // The part's filename as sent: adapters check it (client-text.ts) and refuse a path, rather than keep its last segment.
+      preservePath: true,
       limits: { fileSize: limits.fileSize, fieldSize: limits.fieldSize, fields: limits.fields, files: 1, parts: limits.fields + 1, fieldNameSize: 100, headerPairs: 32 },
     });
   } catch (err) {

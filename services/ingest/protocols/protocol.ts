@@ -9,6 +9,7 @@ import type { Context } from 'koa';
 import type { Access } from '../../core/core-dependencies.js';
 import type { UploadCore } from '../../core/upload-core.js';
 import type { MultipartStart } from '../body/multipart-reader.js';
+import type { SmallBody } from '../body/small-body.js';
 import type { ErrorRenderer } from '../../shared/http/default-statuses.js';
 import type { FieldSource } from './shared/field-source.js';
 
@@ -17,6 +18,8 @@ export interface IncomingUpload {
   ctx: Context;
   /** Read up to the file part; the file part itself is still unread. */
   multipart: MultipartStart | undefined;
+  /** A small form or text body (urlencoded, text/plain), read whole; never a chunk. */
+  small?: SmallBody;
 }
 
 export type { ErrorRenderer };

@@ -9,7 +9,8 @@ import type { Context, Middleware } from 'koa';
 import { UploadError } from '../../core/errors.js';
 import { discardUnreadBody, refuseDeclaredLength } from '../body/body-limits.js';
 import { readMultipart, type MultipartStart } from '../body/multipart-reader.js';
-import type { UploadProtocol } from './protocol.js';
+import { isSmallBodyType, readSmallBody } from '../body/small-body.js';
+import type { IncomingUpload, UploadProtocol } from './protocol.js';
 
 export interface UploadEndpointOptions {
   path: string;
@@ -27,15 +28,30 @@ const UPLOAD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTION
 export function uploadEndpoint(options: UploadEndpointOptions): Middleware {
   const limits = { fileSize: options.maxPieceSize, fieldSize: 16 * 1024, fields: 32, bodyBytes: options.maxPieceSize + FORM_OVERHEAD };
 
-  async function recognise(ctx: Context): Promise<{ protocol: UploadProtocol; multipart: MultipartStart | undefined }> {
-    let multipart: MultipartStart | undefined;
-    if (!BODYLESS.has(ctx.method) && ctx.is('multipart/form-data')) multipart = await readMultipart(ctx.req, limits);
-    const protocol = options.protocols.find((candidate) => candidate.recognises({ ctx, multipart }));
-    if (!protocol) {
-      multipart?.file?.stream.resume();
-      throw new UploadError('missing_field', 'The request carries none of the fields of the upload protocols served here (docs/protocols/)');
+  const find = (request: IncomingUpload) => options.protocols.find((candidate) => candidate.recognises(request));
+
+  /**
+   * The query and headers first; then a multipart body's fields up to its file part; then a
+   * small form or text body. A raw chunk body (octet) is never read here: its protocol is
+   * known from the query before.
+   */
+  async function recognise(ctx: Context): Promise<IncomingUpload & { protocol: UploadProtocol }> {
+    const hasBody = !BODYLESS.has(ctx.method) || ctx.get('content-length') !== '' && ctx.get('content-length') !== '0';
+    if (hasBody && ctx.is('multipart/form-data')) {
+      const multipart = await readMultipart(ctx.req, limits);
+      const protocol = find({ ctx, multipart });
+      if (protocol) return { ctx, multipart, protocol };
+      multipart.file?.stream.resume();
+    } else {
+      const protocol = find({ ctx, multipart: undefined });
+      if (protocol) return { ctx, multipart: undefined, protocol };
+      if (hasBody && isSmallBodyType(ctx)) {
+        const small = await readSmallBody(ctx);
+        const withBody = find({ ctx, multipart: undefined, small });
+        if (withBody) return { ctx, multipart: undefined, small, protocol: withBody };
+      }
     }
-    return { protocol, multipart };
+    throw new UploadError('missing_field', 'The request carries none of the fields of the upload protocols served here (docs/protocols/)');
   }
 
   return async function serveUploads(ctx, next) {
@@ -46,12 +62,12 @@ export function uploadEndpoint(options: UploadEndpointOptions): Middleware {
     }
     let multipart: MultipartStart | undefined;
     try {
-      const recognised = await recognise(ctx);
-      multipart = recognised.multipart;
-      ctx.state.renderError = recognised.protocol.renderError;
+      const { protocol, ...request } = await recognise(ctx);
+      multipart = request.multipart;
+      ctx.state.renderError = protocol.renderError;
       // Refused in the protocol's own terms, before the body (or its file part) is read.
       if (!BODYLESS.has(ctx.method)) refuseDeclaredLength(ctx.req, options.maxPieceSize + FORM_OVERHEAD);
-      await recognised.protocol.handle({ ctx, multipart });
+      await protocol.handle(request);
     } catch (err) {
       // The client reads our answer only once it has sent its body.
       multipart?.file?.stream.destroy();

@@ -9,7 +9,8 @@
 local z, h = KEYS[1], KEYS[2]
 local function drop(member)
   local bytes = tonumber(redis.call('HGET', h, member) or '0')
-  redis.call('HINCRBY', h, '_bytes', -bytes)
+  -- Lua writes minus zero as "-0", which Redis does not take for an integer.
+  if bytes > 0 then redis.call('HINCRBY', h, '_bytes', fmt(-bytes)) end
   redis.call('HDEL', h, member)
   redis.call('ZREM', z, member)
 end
@@ -26,7 +27,7 @@ if redis.call('ZCARD', z) >= o.maxUploads then return 'uploads' end
 if tonumber(redis.call('HGET', h, '_bytes') or '0') + o.size > o.maxBytes then return 'bytes' end
 redis.call('ZADD', z, o.lapsesAt, o.member)
 redis.call('HSET', h, o.member, fmt(o.size))
-redis.call('HINCRBY', h, '_bytes', o.size)
+if o.size > 0 then redis.call('HINCRBY', h, '_bytes', fmt(o.size)) end
 local keep = math.ceil((o.lapsesAt - o.now) / 1000) + 60
 redis.call('EXPIRE', z, keep)
 redis.call('EXPIRE', h, keep)

@@ -17,11 +17,15 @@
                      mask; object the identity of the file written in place, if any
   o.appendAt         appends only: the offset must be where the stored bytes end (prefix)
   o.size             the size, declared now (deferred length)
+  o.name             appends only: names an upload created unnamed (FilePond sends the name
+                     with its chunks); a name other than the recorded one is a conflict
   o.fence, o.release a tus write lock's fencing token; release it when done
   o.now, o.idleTtl, o.resultTtl, o.cancelGraceMs, o.earlyMergeMinSize
 
   Returns JSON { outcome, uploadId, stored, ranges, prefix, size, total, earlyMerge,
-                 startsEarlyMerge, created, partial, accepted = {1|0 per range}, finals }
+                 startsEarlyMerge, created, partial, finals,
+                 accepted = {1|0 per range}: 1 when the range recorded is this one (stored now, or
+                 before by this very write), 0 when its bytes are not the upload's (discard them) }
   outcome: stored | duplicate | completed | enqueue | done | conflict | geometry | failed |
            cancelled | lost | missing | offset | fence | busy (the sweep is removing old bytes: retry)
            | replaced (the object holding the upload's bytes was replaced: they are gone, the upload failed)
@@ -30,13 +34,14 @@ local meta, ranges, lock, finals, sweeping = KEYS[1], KEYS[2], KEYS[3], KEYS[4],
 local now = o.now
 
 local fields = { 'state', 'uploadId', 'fingerprint', 'roundings', 'stored', 'size', 'prefix',
-  'earlyMerge', 'ranges', 'cancelledAt', 'pieceSize', 'partial', 'maxSize', 'object' }
+  'earlyMerge', 'ranges', 'cancelledAt', 'pieceSize', 'partial', 'maxSize', 'object', 'name' }
 local cur = redis.call('HMGET', meta, unpack(fields))
 local state, uploadId = cur[1], cur[2]
 local roundings, stored, size = tonumber(cur[4]) or 3, tonumber(cur[5]) or 0, tonumber(cur[6])
 local prefix, earlyMerge, count = tonumber(cur[7]) or 0, cur[8] or '', tonumber(cur[9]) or 0
 local pieceSize, partial, maxSize = tonumber(cur[11]), cur[12] == '1', tonumber(cur[13])
 local object = cur[14] or ''
+local recordedName = cur[15] or ''
 local created, startsEarlyMerge = 0, 0
 local accepted, waitingFinals = {}, {}
 
@@ -48,9 +53,14 @@ local function reply(outcome)
 end
 
 -- A cancelled upload keeps refusing data for a grace period, so requests already in flight
--- stop; after that its id is free for a new upload.
+-- stop; after that its id is free for a new upload. A finished upload is replaced only by a
+-- write that names it as the one it succeeds (a client that names files by name alone,
+-- sending another file of that name): its result stays published, its record goes.
 local replacing = false
 if state == 'cancelled' and o.declare and now - (tonumber(cur[10]) or now) >= o.cancelGraceMs then
+  redis.call('DEL', meta, ranges)
+  state, replacing = nil, true
+elseif (state == 'complete' or state == 'failed') and o.declare and o.declare.succeeds == uploadId then
   redis.call('DEL', meta, ranges)
   state, replacing = nil, true
 end
@@ -67,7 +77,7 @@ if not state then
   redis.call('HSET', meta, 'uploadId', uploadId, 'state', state, 'fingerprint', o.fingerprint,
     'protocol', d.protocol, 'layout', d.layout, 'pieceSize', d.pieceSize or 0, 'roundings', roundings,
     'size', size and fmt(size) or '', 'maxSize', fmt(maxSize or 0), 'name', d.name, 'relativePath', d.relativePath,
-    'type', d.type, 'metadata', d.metadata or '{}', 'partial', partial and '1' or '', 'identifier', d.identifier,
+    'type', d.type, 'metadata', d.metadata or '{}', 'partial', partial and '1' or '', 'succeeds', d.succeeds or '', 'identifier', d.identifier,
     'scope', d.scope, 'storageKey', d.storageKey, 'quotaSubject', d.quotaSubject, 'stored', 0, 'ranges', 0, 'prefix', 0,
     'createdAt', now, 'updatedAt', now)
   created = 1
@@ -87,6 +97,7 @@ if state ~= 'receiving' then
 end
 
 if o.appendAt and o.appendAt ~= prefix then return reply('offset') end
+if o.name and recordedName ~= '' and recordedName ~= o.name then return reply('conflict') end
 if o.size then
   if size and size ~= o.size then return reply('conflict') end
   if o.size < prefix or o.size < stored or (maxSize and maxSize > 0 and o.size > maxSize) then return reply('geometry') end
@@ -124,8 +135,11 @@ for i, r in ipairs(o.ranges) do
     if r.location ~= '' then value = value .. '|' .. r.location end
     if redis.call('HSETNX', ranges, fmt(r.offset), value) == 1 then
       stored, count, outcome, accepted[i] = stored + r.length, count + 1, 'stored', 1
-    elseif tonumber(string.match(redis.call('HGET', ranges, fmt(r.offset)), '^%d+')) ~= r.length then
-      return reply('geometry')
+    else
+      local recorded = redis.call('HGET', ranges, fmt(r.offset))
+      if tonumber(string.match(recorded, '^%d+')) ~= r.length then return reply('geometry') end
+      -- The very range recorded already (the same object): the caller must keep it, not discard it.
+      if recorded == value then accepted[i] = 1 end
     end
   end
   roundings = mask
@@ -141,6 +155,7 @@ while true do
   prefix = prefix + length
 end
 redis.call('HSET', meta, 'roundings', roundings, 'stored', fmt(stored), 'ranges', count, 'prefix', fmt(prefix), 'updatedAt', now)
+if o.name and recordedName == '' then redis.call('HSET', meta, 'name', o.name, 'relativePath', o.name) end
 
 local ttl = o.idleTtl
 if size and stored == size and count >= 1 then

@@ -71,9 +71,10 @@ export function createMergeProcessor(options: MergeOptions) {
     const assembly = await storage.openAssembly({
       uploadId, storageKey: upload.storageKey, name: upload.name, type: upload.type, size: upload.size,
       previousAssembly: upload.assembly, signal: options.shutdownSignal,
+      // S3 creates its multipart upload with the first part, not here: noted once it exists.
+      onReference: (reference) => state.noteAssembly(keyHash, uploadId, reference),
     });
     try {
-      if (assembly.reference) await state.noteAssembly(keyHash, uploadId, assembly.reference);
       let completedAt = started;
       if (begin === 'early') {
         let reported = 0;

@@ -7,6 +7,7 @@
  * table of its own.
  */
 import type { Context } from 'koa';
+import type { Access } from '../../../core/core-dependencies.js';
 import { UploadError } from '../../../core/errors.js';
 import type { WriteOutcome } from '../../../core/write-piece.js';
 import type { ErrorRenderer } from '../../../shared/http/default-statuses.js';
@@ -21,7 +22,9 @@ export interface ChunkProtocolOptions {
   prefixes: readonly string[];
   renderError: ErrorRenderer;
   /** The test GET's answer when the chunk is stored: its body (simple-uploader.js can list every stored chunk). */
-  storedAnswer?: (deps: ProtocolDependencies, ctx: Context, chunk: ChunkRequest) => Promise<unknown>;
+  storedAnswer?: (deps: ProtocolDependencies, ctx: Context, chunk: ChunkRequest, access: Access) => Promise<unknown>;
+  /** The answer to a stored chunk, from the default one (simple-uploader.js: chunk 1's lists every stored chunk). */
+  uploadAnswer?: (deps: ProtocolDependencies, chunk: ChunkRequest, access: Access, answer: Record<string, unknown>) => Promise<unknown>;
 }
 
 function fieldsOf({ ctx, multipart }: IncomingUpload): FieldSource {
@@ -44,7 +47,7 @@ export function chunkProtocol(deps: ProtocolDependencies, options: ChunkProtocol
       ctx.status = 204;
       return;
     }
-    ctx.body = options.storedAnswer ? await options.storedAnswer(deps, ctx, chunk) : { stored: true, chunkNumber: chunk.chunkNumber };
+    ctx.body = options.storedAnswer ? await options.storedAnswer(deps, ctx, chunk, access) : { stored: true, chunkNumber: chunk.chunkNumber };
   }
 
   async function storeChunk(request: IncomingUpload, fields: FieldSource, prefix: string) {
@@ -57,13 +60,14 @@ export function chunkProtocol(deps: ProtocolDependencies, options: ChunkProtocol
     const { body, complete } = bodyOf(request, chunk.currentChunkSize);
     const stored: WriteOutcome = await core.writePiece({ ...write, body, bodyComplete: complete });
     deps.metrics.pieceStored(stored.outcome, chunk.currentChunkSize);
-    ctx.body = {
+    const answer = {
       chunkNumber: chunk.chunkNumber,
       outcome: stored.outcome,
       uploadId: stored.uploadId,
       received: stored.storedRanges,
       total: stored.totalPieces,
     };
+    ctx.body = options.uploadAnswer ? await options.uploadAnswer(deps, chunk, access, answer) : answer;
   }
 
   return {

@@ -26,7 +26,7 @@ export const RESUMABLE_STATUSES: StatusTable = {
 };
 
 /** The error codes this protocol's clients have always seen, kept for applications that read them. */
-const WIRE_CODES = {
+export const RESUMABLE_WIRE_CODES = {
   range_out_of_bounds: 'chunk_out_of_range',
   range_size_mismatch: 'chunk_size_mismatch',
   range_too_large: 'chunk_too_large',
@@ -34,4 +34,4 @@ const WIRE_CODES = {
   storage_full: 'insufficient_storage',
 } as const;
 
-export const renderResumableError = jsonErrorRenderer(RESUMABLE_STATUSES, WIRE_CODES);
+export const renderResumableError = jsonErrorRenderer(RESUMABLE_STATUSES, RESUMABLE_WIRE_CODES);
