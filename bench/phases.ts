@@ -49,6 +49,9 @@ export interface RunSample {
   tails?: FileTail[];
   /** Chunkyard: the run's last answer to its last `merged` line, and the run's upload duration. */
   runTail?: { tailMs: number; uploadMs: number };
+  /** S3 runs: the requests radosgw served during the run, by kind (S3 API name), and the run's file count. */
+  s3Requests?: Record<string, number>;
+  files?: number;
 }
 
 let runCounter = 0;
@@ -72,7 +75,7 @@ async function emptyDir(dir: string): Promise<void> {
 }
 
 /** Per-process usage summed by role: ingest-0, ingest-1 -> ingest (summed CPU and bytes, largest RSS). */
-function usageOf(usage: Record<string, ProcessUsage>): Pick<RunSample, 'cpu' | 'rssMiB' | 'writeBytes' | 'cancelledWriteBytes'> {
+export function usageOf(usage: Record<string, ProcessUsage>): Pick<RunSample, 'cpu' | 'rssMiB' | 'writeBytes' | 'cancelledWriteBytes'> {
   const cpu: Record<string, number> = {};
   const rssMiB: Record<string, number> = {};
   const writeBytes: Record<string, number> = {};
@@ -87,19 +90,33 @@ function usageOf(usage: Record<string, ProcessUsage>): Pick<RunSample, 'cpu' | '
   return { cpu, rssMiB, writeBytes, cancelledWriteBytes };
 }
 
-/** Checks every merged file against the bytes sent, then removes it. */
-async function verifyMerged(cy: Chunkyard, shape: Shape, source: ChunkSource, lines: MergedLine[], fileOf: Map<string, number>): Promise<void> {
+/**
+ * Where a Chunkyard publishes its merged files: the size of one (to verify it), and their
+ * removal after the run. By default its DATA_DIR (the filesystem driver); S3 runs pass theirs.
+ */
+export interface PublishedFiles {
+  size(line: MergedLine): Promise<number>;
+  remove(lines: MergedLine[]): Promise<void>;
+}
+
+export function filesOnDisk(cy: Chunkyard): PublishedFiles {
+  return {
+    size: async (line) => (await stat(path.join(cy.options.dataDir, line.path))).size,
+    remove: async (lines) => {
+      await Promise.all(lines.map((line) => rm(path.dirname(path.join(cy.options.dataDir, line.path)), { recursive: true, force: true })));
+    },
+  };
+}
+
+/** Checks every merged file against the bytes sent: size and SHA-256 of the worker's line, and the published file's size. */
+export async function verifyMerged(published: PublishedFiles, shape: Shape, source: ChunkSource, lines: MergedLine[], fileOf: Map<string, number>): Promise<void> {
   for (const line of lines) {
     const fileIndex = fileOf.get(line.uploadId)!;
     if (line.size !== shape.fileSize) throw new Error(`merged ${line.uploadId}: ${line.size} bytes, expected ${shape.fileSize}`);
     if (line.sha256 !== source.sha256(fileIndex, shape.fileSize)) throw new Error(`merged ${line.uploadId}: SHA-256 differs from the bytes sent`);
-    const onDisk = await stat(path.join(cy.options.dataDir, line.path));
-    if (onDisk.size !== shape.fileSize) throw new Error(`merged ${line.uploadId}: ${onDisk.size} bytes on disk`);
+    const size = await published.size(line);
+    if (size !== shape.fileSize) throw new Error(`merged ${line.uploadId}: ${size} bytes published`);
   }
-}
-
-async function removeMerged(cy: Chunkyard, lines: MergedLine[]): Promise<void> {
-  await Promise.all(lines.map((line) => rm(path.dirname(path.join(cy.options.dataDir, line.path)), { recursive: true, force: true })));
 }
 
 function loadOptions(urls: string[], shape: Shape, concurrency: number, body: BodyKind, source: ChunkSource, runId: string): LoadOptions {
@@ -110,17 +127,17 @@ function loadOptions(urls: string[], shape: Shape, concurrency: number, body: Bo
  * Chunkyard end to end: all chunks acknowledged (ingest), then every file merged and
  * verified (e2e); per file, the tail from its last acknowledged chunk to its `merged` line.
  */
-export async function chunkyardRun(cy: Chunkyard, redisPid: number, shape: Shape, concurrency: number, body: BodyKind, source: ChunkSource): Promise<RunSample> {
+export async function chunkyardRun(cy: Chunkyard, redisPid: number, shape: Shape, concurrency: number, body: BodyKind, source: ChunkSource, published = filesOnDisk(cy), otherPids: Record<string, number> = {}): Promise<RunSample> {
   const runId = nextRunId('cy');
-  const monitor = new ProcessMonitor({ ...cy.pids(), redis: redisPid });
+  const monitor = new ProcessMonitor({ ...cy.pids(), redis: redisPid, ...otherPids });
   const load = await runLoad(loadOptions(cy.urls, shape, concurrency, body, source, runId));
   if (load.completed.length !== shape.files) throw new Error(`${load.completed.length} of ${shape.files} uploads completed`);
   const fileOf = new Map(load.completed.map((c) => [c.uploadId, c.fileIndex]));
   const lines = await cy.waitMerged([...fileOf.keys()]);
-  await verifyMerged(cy, shape, source, lines, fileOf);
+  await verifyMerged(published, shape, source, lines, fileOf);
   const end = performance.now();
   const usage = monitor.stop();
-  await removeMerged(cy, lines);
+  await published.remove(lines);
   await settleDisk(cy.options.dataDir);
   const tails = lines.map((line): FileTail => {
     const timing = load.files[fileOf.get(line.uploadId)!]!;
