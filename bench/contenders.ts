@@ -4,19 +4,30 @@
  * the wires (client protocols) it serves, and how one run is done. The report finds its
  * comparisons by role, wire and fsync, so another system is one more entry here, e.g.:
  *
- * - Chunkyard on S3: `chunkyardContender('chunkyard-s3', 'Chunkyard, S3', s3System, redisPid)`,
- *   where s3System is `startChunkyard({ ..., env: { <the S3 driver's settings> } })` (and its
- *   merged files are verified where the S3 driver publishes them);
- * - Chunkyard's tus endpoint: a contender with `wires: ['tus']` whose run is `runTus`
- *   against Chunkyard's URL followed by `waitMerged` (the tail and e2e as for the others).
+ * - Chunkyard on S3 (issue 12): `chunkyardS3Contender`, compared with `s3DirectContender`
+ *   (plain multipart uploads of the same bytes to the same RGW);
+ * - Chunkyard's tus endpoint (issue 13): `chunkyardTusContender`, plain tus and tus-js-client's
+ *   parallelUploads 4 (concatenation), compared with @tus/server.
+ * Those carry a `section`: report-protocols.ts compares them; the issue-11 tables
+ * (resumable.js on the filesystem against ceilings, floors and tus) leave them out.
  */
 import type { ChunkSource } from './chunk-source.js';
 import type { BodyKind } from './load-client.js';
 import { baselineRun, chunkyardRun, tusRun, type RunSample, type Shape } from './phases.js';
+import { chunkyardS3Run, s3DirectRun } from './phases-s3.js';
+import { chunkyardTusRun } from './phases-tus.js';
+import type { S3Store } from './s3-store.js';
 import type { Baseline, Chunkyard } from './systems.js';
 
-/** How the client talks: resumable.js multipart, resumable.js octet (raw body), or tus (creation + PATCH). */
-export type Wire = BodyKind | 'tus';
+/**
+ * How the client talks: resumable.js multipart, resumable.js octet (raw body), tus
+ * (creation + PATCH, one upload per file), tus-parallel4 (tus-js-client's parallelUploads 4:
+ * four partial uploads and a final one per file), or S3 multipart straight to the store.
+ */
+export type Wire = BodyKind | 'tus' | 'tus-parallel4' | 's3-multipart';
+
+/** The wires of a tus client. */
+export const TUS_WIRES: Wire[] = ['tus', 'tus-parallel4'];
 
 /**
  * chunkyard: a system under test (every target is about these); ceiling: the fastest a
@@ -32,6 +43,8 @@ export interface ContenderInfo {
   /** Each body is flushed (fdatasync) before it is acknowledged. */
   fsync: boolean;
   wires: Wire[];
+  /** Compared in the S3 (issue 12) or tus (issue 13) section, not in the issue-11 tables. */
+  section?: 's3' | 'tus';
 }
 
 export interface Contender extends ContenderInfo {
@@ -60,6 +73,30 @@ export function tusContender(label: string, baseline: Baseline): Contender {
   };
 }
 
+/** Chunkyard's tus endpoint (TUS_PATH) on the filesystem: plain tus and parallelUploads 4. */
+export function chunkyardTusContender(name: string, label: string, system: Chunkyard, redisPid: number): Contender {
+  return {
+    name, label, role: 'chunkyard', fsync: system.options.fsync, wires: [...TUS_WIRES], section: 'tus',
+    run: (shape, k, wire, source) => chunkyardTusRun(system, redisPid, shape, k, wire === 'tus-parallel4' ? 4 : 1, source),
+  };
+}
+
+/** Chunkyard with STORAGE=s3, resumable.js octet bodies (the default client case). */
+export function chunkyardS3Contender(name: string, label: string, system: Chunkyard, store: S3Store, redisPid: number): Contender {
+  return {
+    name, label, role: 'chunkyard', fsync: false, wires: ['octet'], section: 's3',
+    run: (shape, k, wire, source) => chunkyardS3Run(system, store, redisPid, shape, k, wire as BodyKind, source),
+  };
+}
+
+/** The S3 baseline: plain multipart uploads straight to the same store. */
+export function s3DirectContender(label: string, store: S3Store): Contender {
+  return {
+    name: 's3-direct', label, role: 'peer', fsync: false, wires: ['s3-multipart'], section: 's3',
+    run: (shape, k, _wire, source) => s3DirectRun(store, shape, k, source),
+  };
+}
+
 /** The ceiling that bounds a wire: raw bodies (octet, tus PATCH) against plain node:http, multipart against busboy. */
 export function ceilingWire(wire: Wire): BodyKind {
   return wire === 'multipart' ? 'multipart' : 'octet';
@@ -81,15 +118,21 @@ export function cellGroups(contenders: Contender[]): { contender: Contender; wir
     if (fresh.length > 0) groups.push(fresh);
   };
   const find = (role: Role, wire: Wire, fsync: boolean) => contenders.find((c) => c.role === role && c.fsync === fsync && c.wires.includes(wire));
+  const peerOf = (wire: Wire) => contenders.find((c) => c.role === 'peer' && c.wires.includes(wire));
   contenders.filter((c) => c.role === 'chunkyard').forEach((cy, i) => {
-    for (const wire of cy.wires) group([[cy, wire], [find('ceiling', ceilingWire(wire), cy.fsync), ceilingWire(wire)], [find('floor', ceilingWire(wire), cy.fsync), ceilingWire(wire)]]);
-    if (i === 0) for (const peer of contenders.filter((c) => c.role === 'peer')) group(peer.wires.map((wire) => [peer, wire]));
+    for (const wire of cy.wires) {
+      // S3 and tus runs next to their own baseline; the others with their ceiling and floor.
+      if (cy.section === 's3') group([[cy, wire], [peerOf('s3-multipart'), 's3-multipart']]);
+      else if (cy.section === 'tus') group([[cy, wire], [peerOf('tus'), 'tus']]);
+      else group([[cy, wire], [find('ceiling', ceilingWire(wire), cy.fsync), ceilingWire(wire)], [find('floor', ceilingWire(wire), cy.fsync), ceilingWire(wire)]]);
+    }
+    if (i === 0) group([[peerOf('tus'), 'tus']]);
   });
   for (const contender of contenders) group(contender.wires.map((wire) => [contender, wire]));
   return groups;
 }
 
 export function infoOf(contender: Contender): ContenderInfo {
-  const { name, label, role, fsync, wires } = contender;
-  return { name, label, role, fsync, wires };
+  const { name, label, role, fsync, wires, section } = contender;
+  return { name, label, role, fsync, wires, ...(section ? { section } : {}) };
 }

@@ -7,6 +7,7 @@
 import { ceilingWire, type ContenderInfo, type Wire } from './contenders.js';
 import type { BodyKind } from './load-client.js';
 import { ROUND_TRIP_KINDS, type MemorySample, type RoundTripKind, type RoundTripSample, type RunSample, type Shape } from './phases.js';
+import { protocolSections } from './report-protocols.js';
 import { MiB, fmt, fmtRatio, median, round } from './stats.js';
 
 export interface Results {
@@ -34,7 +35,7 @@ export function runKey(shape: string, k: number, wire: Wire, contender: string):
 }
 
 /** Ratios a/b of the same repetition, then their median. */
-function pairedRatio(a: RunSample[] | undefined, b: RunSample[] | undefined, pick: (s: RunSample) => number | undefined): number {
+export function pairedRatio(a: RunSample[] | undefined, b: RunSample[] | undefined, pick: (s: RunSample) => number | undefined): number {
   const values: number[] = [];
   for (let i = 0; i < Math.min(a?.length ?? 0, b?.length ?? 0); i++) {
     const x = pick(a![i]!);
@@ -44,7 +45,7 @@ function pairedRatio(a: RunSample[] | undefined, b: RunSample[] | undefined, pic
   return median(values);
 }
 
-const med = (samples: RunSample[] | undefined, pick: (s: RunSample) => number | undefined) =>
+export const med = (samples: RunSample[] | undefined, pick: (s: RunSample) => number | undefined) =>
   median((samples ?? []).map(pick).filter((v): v is number => v !== undefined));
 
 const sumOf = (record: Record<string, number>, roles?: string[]) =>
@@ -101,13 +102,13 @@ export interface Report {
   json: Record<string, unknown>;
 }
 
-interface Target {
+export interface Target {
   name: string;
   met: boolean | undefined;
   detail: string;
 }
 
-const pct = (ratio: number) => `${fmt(ratio * 100, 0)} %`;
+export const pct = (ratio: number) => `${fmt(ratio * 100, 0)} %`;
 
 export function buildReport(results: Results): Report {
   const out: string[] = [];
@@ -115,13 +116,14 @@ export function buildReport(results: Results): Report {
   const targets: Target[] = [];
   const kMax = Math.max(...results.concurrencies);
   const byName = new Map(results.contenders.map((c) => [c.name, c]));
-  const chunkyards = results.contenders.filter((c) => c.role === 'chunkyard');
+  // The issue-11 comparisons: resumable.js on the filesystem (S3 and tus runs have sections of their own).
+  const chunkyards = results.contenders.filter((c) => c.role === 'chunkyard' && !c.section);
   const samplesOf = (shape: string, k: number, wire: Wire, name: string | undefined) => (name ? results.runs[runKey(shape, k, wire, name)] : undefined);
   const find = (role: ContenderInfo['role'], wire: Wire, fsync?: boolean) =>
     results.contenders.find((c) => c.role === role && c.wires.includes(wire) && (fsync === undefined || c.fsync === fsync));
   const ceilingFor = (cy: ContenderInfo, wire: Wire) => find('ceiling', ceilingWire(wire), cy.fsync);
   const floorFor = (cy: ContenderInfo, wire: Wire) => find('floor', ceilingWire(wire), cy.fsync);
-  const peer = results.contenders.find((c) => c.role === 'peer');
+  const peer = results.contenders.find((c) => c.role === 'peer' && c.wires.includes('tus'));
   const peerWire: Wire | undefined = peer?.wires[0];
   const fsyncName = (cy: ContenderInfo) => (cy.fsync ? 'CHUNK_FSYNC=true' : 'CHUNK_FSYNC=false');
 
@@ -222,7 +224,7 @@ export function buildReport(results: Results): Report {
     for (const wire of results.wires) {
       for (const contender of results.contenders) {
         const samples = samplesOf(shape.name, k, wire, contender.name);
-        if (!samples?.length || (contender.role !== 'chunkyard' && contender.role !== 'peer')) continue;
+        if (!samples?.length || (contender.role !== 'chunkyard' && contender.role !== 'peer') || contender.section === 's3') continue;
         const per = (role: string) => med(samples, (s) => (s.writeBytes[role] ?? Number.NaN) / s.bytes);
         const total = med(samples, writtenPerByte);
         const cancelled = med(samples, (s) => sumOf(s.cancelledWriteBytes, WRITERS) / s.bytes);
@@ -348,14 +350,19 @@ export function buildReport(results: Results): Report {
     json.cpuCost = Object.fromEntries(Object.entries(fits).map(([body, fit]) => [body, Object.fromEntries(Object.entries(fit).map(([k, v]) => [k, round(v, 4)]))]));
   }
 
+  const protocols = protocolSections(results);
+  targets.push(...protocols.targets);
+  json.s3 = protocols.json.s3;
+  json.tus = protocols.json.tus;
+
   targets.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
-  out.push('### Targets (issue 11)', '');
+  out.push('### Targets (issues 11, 12, 13)', '');
   out.push('| Target | Met | Figure |', '| --- | --- | --- |');
   for (const t of targets) out.push(`| ${t.name} | ${t.met === undefined ? '–' : t.met ? 'met' : '**missed**'} | ${t.detail} |`);
   out.push('');
   json.targets = targets.map((t) => ({ name: t.name, met: t.met ?? null, detail: t.detail }));
 
-  out.push(...ratios, ...writes, ...tail, ...trips, ...memory, ...table, ...cost);
+  out.push(...protocols.lines, ...ratios, ...writes, ...tail, ...trips, ...memory, ...table, ...cost);
   const scaling = scalingOnPaper(results, fits);
   if (scaling) {
     out.push('### Scaling on paper (from this run)', '', scaling.text, '');

@@ -14,6 +14,8 @@
  *                      like the Docker image, into a temp folder: a snapshot of the tree)
  *   BENCH_SAVE=file    also write every sample to file (JSON), to render the report again
  *                      with `node --import tsx bench/render.ts file`
+ *   BENCH_S3=0         no S3 runs (issue 12; they need Ceph's radosgw, ceph-mon, ceph-osd)
+ *   BENCH_TUS=0        no runs of Chunkyard's tus endpoint (issue 13)
  *
  * Prints progress on stderr, then the markdown report and one JSON line on stdout.
  */
@@ -24,12 +26,16 @@ import path from 'node:path';
 import { SERVICE_NODE_FLAGS } from '../scripts/lib/node-flags.js';
 import { loadConfig } from '../services/shared/config.js';
 import { ChunkSource } from './chunk-source.js';
-import { baselineContender, cellGroups, chunkyardContender, infoOf, tusContender, type Contender, type Wire } from './contenders.js';
+import {
+  baselineContender, cellGroups, chunkyardContender, chunkyardS3Contender, chunkyardTusContender, infoOf, s3DirectContender, TUS_WIRES, tusContender,
+  type Contender, type Wire,
+} from './contenders.js';
 import type { BodyKind } from './load-client.js';
 import { memoryRun, roundTripRun, type RunSample, type Shape } from './phases.js';
 import { benchRef, onCleanup, prepareBuild, repoRoot, runScript } from './processes.js';
 import { startBenchRedis } from './redis.js';
 import { RoundTripCounter } from './redis-roundtrips.js';
+import { startS3Store, type S3Store } from './s3-store.js';
 import { buildReport, runKey, type Results } from './report.js';
 import { MiB, fmt } from './stats.js';
 import { startBaseline, startChunkyard, type Chunkyard } from './systems.js';
@@ -51,7 +57,9 @@ const shapes: Shape[] = full
 const reps = Number(process.env.BENCH_REPS ?? (full ? 5 : 3));
 const concurrencies = (process.env.BENCH_K ?? (full ? '1,8' : '8')).split(',').map(Number);
 const bodies: BodyKind[] = ['multipart', 'octet'];
-const wires: Wire[] = [...bodies, 'tus'];
+const s3On = process.env.BENCH_S3 !== '0';
+const tusOn = process.env.BENCH_TUS !== '0';
+const wires: Wire[] = [...bodies, ...(tusOn ? TUS_WIRES : ['tus' as const]), ...(s3On ? ['s3-multipart' as const] : [])];
 const costBytes = (full ? 64 : 16) * MiB;
 const costChunkSizes: [number, number] = [MiB, 64 * 1024];
 const memoryRunOn = process.env.BENCH_MEMORY ? process.env.BENCH_MEMORY === '1' : full;
@@ -72,7 +80,7 @@ function git(args: string[]): string {
 }
 
 function commandLine(): string {
-  const vars = ['BENCH_SIZE', 'BENCH_REPS', 'BENCH_K', 'BENCH_MEMORY', 'BENCH_MEMORY_GIB', 'BENCH_INGESTS', 'BENCH_REF', 'BENCH_PATCH', 'BENCH_INGEST_NODE_ARGS', 'BENCH_WORKER_NODE_ARGS']
+  const vars = ['BENCH_SIZE', 'BENCH_REPS', 'BENCH_S3', 'BENCH_TUS', 'BENCH_K', 'BENCH_MEMORY', 'BENCH_MEMORY_GIB', 'BENCH_INGESTS', 'BENCH_REF', 'BENCH_PATCH', 'BENCH_INGEST_NODE_ARGS', 'BENCH_WORKER_NODE_ARGS']
     .filter((name) => process.env[name] !== undefined)
     .map((name) => (/\s/.test(process.env[name]!) ? `${name}='${process.env[name]}'` : `${name}=${process.env[name]}`));
   return [...vars, 'npm run bench'].join(' ');
@@ -113,7 +121,6 @@ async function main(): Promise<void> {
   systems.push(withFsync);
   const noFsync = await start('cyb', false);
   systems.push(noFsync);
-
   const results: Results = {
     mode, reps, command: commandLine(), shapes, concurrencies, wires, contenders: [], runs: {}, cost: {}, roundTrips: {},
     earlyMergeMinSize: defaults.EARLY_MERGE_MIN_SIZE,
@@ -121,7 +128,7 @@ async function main(): Promise<void> {
     environment: {
       commit: ref ? ref.slice(0, 7) : git(['rev-parse', '--short', 'HEAD']) + (git(['status', '--porcelain', 'services']) ? ' (services/ modified)' : ''),
       node: process.version, cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), redis: redis.version,
-      ingests: ingestCount, chunk: `${CHUNK / MiB} MiB`, runtime: build.runtime, ...(process.env.BENCH_PATCH ? { patch: path.basename(process.env.BENCH_PATCH) } : {}),
+      ingests: ingestCount, chunk: `${CHUNK / MiB} MiB`, runtime: build.runtime, ...(s3On ? { s3: 'Ceph RGW (Pacific, memstore OSD) from test/helpers/ceph-rgw.ts' } : {}), ...(process.env.BENCH_PATCH ? { patch: path.basename(process.env.BENCH_PATCH) } : {}),
       ...(process.env.BENCH_INGEST_NODE_ARGS ? { ingestNodeArgs: process.env.BENCH_INGEST_NODE_ARGS } : {}),
       ...(process.env.BENCH_WORKER_NODE_ARGS ? { workerNodeArgs: process.env.BENCH_WORKER_NODE_ARGS } : {}),
     },
@@ -142,8 +149,22 @@ async function main(): Promise<void> {
   } finally {
     await counter.stop();
   }
+  // Issue 12: Chunkyard on a Ceph RGW of its own (started and removed by the test helper).
+  let s3: { store: S3Store; system: Chunkyard } | undefined;
+  if (s3On) {
+    log('starting a Ceph RGW for the S3 runs');
+    const store = await startS3Store();
+    onCleanup(() => store.stop());
+    // Started after the round trips are counted, which count every client of the Redis.
+    const system = await startChunkyard({
+      build, redisUrl: redis.url, prefix: 'cys', dataDir: path.join(scratch, 'cys'), fsync: false, ingests: ingestCount, env: store.env,
+    });
+    systems.push(system);
+    s3 = { store, system };
+  }
   await withFsync.startWorker();
   await noFsync.startWorker();
+  await s3?.system.startWorker();
   await withFsync.waitMerged(roundTripUploads);
 
   const baseline = (kind: 'plain' | 'busboy' | 'koa-floor' | 'tus', fsync: boolean) => {
@@ -159,7 +180,10 @@ async function main(): Promise<void> {
   };
   const contenders: Contender[] = [
     chunkyardContender('chunkyard-fsync', 'Chunkyard, CHUNK_FSYNC=true', withFsync, redis.pid),
+    // The same processes through their tus endpoint (issue 13).
+    ...(tusOn ? [chunkyardTusContender('chunkyard-tus', 'Chunkyard tus, CHUNK_FSYNC=true', withFsync, redis.pid)] : []),
     chunkyardContender('chunkyard-nofsync', 'Chunkyard, CHUNK_FSYNC=false', noFsync, redis.pid),
+    ...(s3 ? [chunkyardS3Contender('chunkyard-s3', 'Chunkyard, S3 (Ceph RGW)', s3.system, s3.store, redis.pid)] : []),
     baselineContender('node:http → file', 'ceiling', await baseline('plain', false), false, ['octet']),
     baselineContender('node:http → file, fdatasync', 'ceiling', await baseline('plain', true), true, ['octet']),
     baselineContender('node:http + busboy → file', 'ceiling', await baseline('busboy', false), false, ['multipart']),
@@ -167,6 +191,7 @@ async function main(): Promise<void> {
     baselineContender('Koa + busboy → file (floor)', 'floor', await baseline('koa-floor', false), false, ['multipart', 'octet']),
     baselineContender('Koa + busboy → file, fdatasync (floor)', 'floor', await baseline('koa-floor', true), true, ['multipart', 'octet']),
     tusContender('@tus/server + @tus/file-store', await baseline('tus', false)),
+    ...(s3 ? [s3DirectContender('S3 multipart straight to the RGW (@aws-sdk/client-s3)', s3.store)] : []),
   ];
   results.contenders = contenders.map(infoOf);
 
