@@ -105,7 +105,8 @@ export function ceilingWire(wire: Wire): BodyKind {
 /**
  * The runs of one cell (shape, K) in groups that keep what is compared close in time: each
  * Chunkyard run with the ceiling and the floor it is measured against (same wire, same
- * fsync), the peer after the first Chunkyard's groups, then anything left. On a shared
+ * fsync); the S3 and tus contenders in one group each with their baseline in the middle;
+ * @tus/server there (or after the first Chunkyard's groups); then anything left. On a shared
  * machine the load changes within seconds; a ratio of two runs far apart in a cell measures
  * that as much as the systems.
  */
@@ -119,14 +120,15 @@ export function cellGroups(contenders: Contender[]): { contender: Contender; wir
   };
   const find = (role: Role, wire: Wire, fsync: boolean) => contenders.find((c) => c.role === role && c.fsync === fsync && c.wires.includes(wire));
   const peerOf = (wire: Wire) => contenders.find((c) => c.role === 'peer' && c.wires.includes(wire));
+  const tusHere = contenders.some((c) => c.role === 'chunkyard' && c.section === 'tus');
   contenders.filter((c) => c.role === 'chunkyard').forEach((cy, i) => {
-    for (const wire of cy.wires) {
-      // S3 and tus runs next to their own baseline; the others with their ceiling and floor.
-      if (cy.section === 's3') group([[cy, wire], [peerOf('s3-multipart'), 's3-multipart']]);
-      else if (cy.section === 'tus') group([[cy, wire], [peerOf('tus'), 'tus']]);
-      else group([[cy, wire], [find('ceiling', ceilingWire(wire), cy.fsync), ceilingWire(wire)], [find('floor', ceilingWire(wire), cy.fsync), ceilingWire(wire)]]);
-    }
-    if (i === 0) group([[peerOf('tus'), 'tus']]);
+    // S3 and tus runs in one group around their baseline (its run between theirs); the
+    // others each with their ceiling and floor.
+    if (cy.section === 's3') group([[cy, cy.wires[0]!], [peerOf('s3-multipart'), 's3-multipart'], ...cy.wires.slice(1).map((wire): [Contender, Wire] => [cy, wire])]);
+    else if (cy.section === 'tus') group([[cy, cy.wires[0]!], [peerOf('tus'), 'tus'], ...cy.wires.slice(1).map((wire): [Contender, Wire] => [cy, wire])]);
+    else for (const wire of cy.wires) group([[cy, wire], [find('ceiling', ceilingWire(wire), cy.fsync), ceilingWire(wire)], [find('floor', ceilingWire(wire), cy.fsync), ceilingWire(wire)]]);
+    // Without a tus contender, @tus/server runs after the first Chunkyard's groups.
+    if (i === 0 && !tusHere) group([[peerOf('tus'), 'tus']]);
   });
   for (const contender of contenders) group(contender.wires.map((wire) => [contender, wire]));
   return groups;
