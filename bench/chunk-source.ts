@@ -38,6 +38,22 @@ export class ChunkSource {
     return this.pool.subarray(offset, offset + (chunk.end - chunk.start));
   }
 
+  /**
+   * The bytes [start, end) of file `fileIndex` of `totalSize` bytes, as views of the chunks
+   * that hold them (no copies): for clients that cut a file otherwise than in chunks (tus
+   * partial uploads, S3 parts of 5 MiB), the same file bytes as the chunked clients send.
+   */
+  slices(fileIndex: number, totalSize: number, start: number, end: number): Buffer[] {
+    const views: Buffer[] = [];
+    for (const chunk of cutChunks(totalSize, this.chunkSize)) {
+      if (chunk.end <= start || chunk.start >= end) continue;
+      const from = Math.max(start, chunk.start) - chunk.start;
+      const to = Math.min(end, chunk.end) - chunk.start;
+      views.push(this.bytes(fileIndex, chunk).subarray(from, to));
+    }
+    return views;
+  }
+
   /** SHA-256 of the whole file `fileIndex` of `totalSize` bytes (cached: computed outside timings). */
   sha256(fileIndex: number, totalSize: number): string {
     const key = `${fileIndex}:${totalSize}`;

@@ -34,6 +34,12 @@ export interface CompletedFile {
   at: number;
 }
 
+/** When a file's first request was sent and its last answer came (performance.now()). */
+export interface FileTiming {
+  firstSentAt: number;
+  lastAckAt: number;
+}
+
 export interface LoadResult {
   bytes: number;
   requests: number;
@@ -43,6 +49,8 @@ export interface LoadResult {
   latenciesMs: number[];
   /** For Chunkyard: the answer whose outcome was "completed", per file. */
   completed: CompletedFile[];
+  /** Per file index. */
+  files: FileTiming[];
 }
 
 export function identifierOf(runId: string, fileIndex: number): string {
@@ -128,12 +136,16 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const agent = createAgent(options.concurrency);
   const latenciesMs: number[] = [];
   const completed: CompletedFile[] = [];
+  const files: FileTiming[] = Array.from({ length: options.files }, () => ({ firstSentAt: Number.POSITIVE_INFINITY, lastAckAt: 0 }));
   let bytes = 0;
   const startedAt = performance.now();
   try {
     await runLanes(queue.length, options.concurrency, async (index) => {
       const { fileIndex, chunk } = queue[index]!;
+      const timing = files[fileIndex]!;
+      timing.firstSentAt = Math.min(timing.firstSentAt, performance.now());
       const result = await sendChunk(agent, options.urls[index % options.urls.length]!, options, fileIndex, chunk, cut.length);
+      timing.lastAckAt = Math.max(timing.lastAckAt, performance.now());
       latenciesMs.push(result.ms);
       bytes += chunk.end - chunk.start;
       if (result.body.includes('"completed"')) {
@@ -144,5 +156,5 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   } finally {
     agent.destroy();
   }
-  return { bytes, requests: queue.length, startedAt, finishedAt: performance.now(), latenciesMs, completed };
+  return { bytes, requests: queue.length, startedAt, finishedAt: performance.now(), latenciesMs, completed, files };
 }

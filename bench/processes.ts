@@ -1,6 +1,6 @@
 /**
  * Child processes of the benchmark: the real Chunkyard services and the baseline servers,
- * each a `node --import tsx` process of its own whose pino/JSON stdout lines we read.
+ * each a node process of its own (compiled, or `--import tsx`) whose pino/JSON stdout lines we read.
  * Every child is killed when the benchmark exits, fails or is interrupted.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -164,8 +164,7 @@ async function copyAssets(from: string, to: string): Promise<void> {
 }
 
 /** The commit BENCH_REF names (full hash), or undefined when the working tree is measured. */
-export function benchRef(): string | undefined {
-  const ref = process.env.BENCH_REF;
+export function benchRef(ref = process.env.BENCH_REF): string | undefined {
   if (!ref) return undefined;
   return execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: repoRoot, encoding: 'utf8' }).trim();
 }
@@ -179,9 +178,9 @@ export function benchRef(): string | undefined {
  * tree is then not measured). BENCH_RUNTIME=tsx runs everything from the working tree with
  * `node --import tsx` instead.
  */
-export async function prepareBuild(): Promise<Build> {
+export async function prepareBuild(options: { ref?: string; patch?: string } = { ref: process.env.BENCH_REF, patch: process.env.BENCH_PATCH }): Promise<Build> {
   if (process.env.BENCH_RUNTIME === 'tsx') {
-    if (process.env.BENCH_REF || process.env.BENCH_PATCH) throw new Error('BENCH_RUNTIME=tsx runs the working tree: no BENCH_REF or BENCH_PATCH');
+    if (options.ref || options.patch) throw new Error('BENCH_RUNTIME=tsx runs the working tree: no BENCH_REF or BENCH_PATCH');
     return {
       ingest: path.join(repoRoot, 'services/ingest/main.ts'),
       worker: path.join(repoRoot, 'services/worker/main.ts'),
@@ -192,8 +191,9 @@ export async function prepareBuild(): Promise<Build> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-bench-build-'));
   onCleanup(() => rm(root, { recursive: true, force: true }));
   let srcRoot = repoRoot;
-  const ref = benchRef();
-  if (ref || process.env.BENCH_PATCH) {
+  const ref = benchRef(options.ref);
+  const patch = options.patch;
+  if (ref || patch) {
     // A copy of services/: from a commit (BENCH_REF) or the working tree, then patched for an
     // A/B experiment (BENCH_PATCH, e.g. bench/experiments/*.diff).
     srcRoot = path.join(root, 'src');
@@ -206,8 +206,8 @@ export async function prepareBuild(): Promise<Build> {
       for (const file of files) await cp(path.join(repoRoot, file), path.join(srcRoot, file), { recursive: true });
     }
     await symlink(path.join(repoRoot, 'node_modules'), path.join(srcRoot, 'node_modules'));
-    if (process.env.BENCH_PATCH) {
-      execFileSync('patch', ['-p1', '-d', srcRoot, '-i', path.resolve(process.env.BENCH_PATCH)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (patch) {
+      execFileSync('patch', ['-p1', '-d', srcRoot, '-i', path.resolve(patch)], { stdio: ['ignore', 'ignore', 'inherit'] });
     }
   }
   tsc(['-p', path.join(srcRoot, 'tsconfig.build.json'), '--outDir', path.join(root, 'dist')]);

@@ -1,11 +1,11 @@
 /**
  * Starts the systems under test as separate processes: Chunkyard (N ingest instances and
- * a worker, from `root`) and the baseline servers of ./baselines.
+ * a worker, from the build) and the baseline servers of ./baselines.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SERVICE_NODE_FLAGS } from '../scripts/lib/node-flags.js';
-import { freePort } from '../test/helpers/redis-server.js';
+import { freePort } from '../scripts/lib/redis-server.js';
 import { spawnNode, type BaselineKind, type Build, type LogLine, type NodeProcess } from './processes.js';
 
 export interface MergedLine {
@@ -13,7 +13,12 @@ export interface MergedLine {
   path: string;
   size: number;
   sha256: string;
+  /** The worker's own duration of the job (from its start, early merges included). */
   ms: number;
+  /** The worker's clock when it logged the line (epoch ms, pino's `time`). */
+  time: number;
+  /** Whether the merge followed the upload while it arrived. */
+  early: boolean;
   /** performance.now() when the bench read the line */
   receivedAt: number;
 }
@@ -28,6 +33,8 @@ export interface ChunkyardOptions {
   /** Extra node flags (e.g. --cpu-prof) for the ingest and the worker, after the ones they are always started with. */
   ingestNodeArgs?: string[];
   workerNodeArgs?: string[];
+  /** More settings of both services, over the bench's (another storage driver, say). */
+  env?: Record<string, string>;
 }
 
 export interface Chunkyard {
@@ -38,6 +45,8 @@ export interface Chunkyard {
   startWorker(): Promise<NodeProcess>;
   /** Resolves with the worker's `merged` line of every upload id (rejects on a failed merge). */
   waitMerged(uploadIds: string[], timeoutMs?: number): Promise<MergedLine[]>;
+  /** The processes to measure: each ingest (`ingest-<i>`) and the worker. */
+  pids(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -52,6 +61,12 @@ function chunkyardEnv(options: ChunkyardOptions): Record<string, string> {
     LOG_LEVEL: 'info',
     MAX_FILE_SIZE: '8GB',
     CHUNK_FSYNC: String(options.fsync),
+    // The bench's scratch folder shares a disk with other work: keep only a token reserve.
+    MIN_FREE_DISK: '1MB',
+    // One client address sends every upload of the run (and thousands over a run).
+    QUOTA_UPLOADS: '100000',
+    QUOTA_BYTES: '1TB',
+    ...options.env,
   };
 }
 
@@ -67,6 +82,8 @@ export async function startChunkyard(options: ChunkyardOptions): Promise<Chunkya
     const ingest = spawnNode(`ingest-${options.prefix}-${i}`, options.build.ingest, {
       ...chunkyardEnv(options),
       PORT: String(port),
+      // Each instance answers /metrics and /readyz on a port of its own.
+      OPS_PORT: String(await freePort()),
     }, [...SERVICE_NODE_FLAGS.ingest, ...(options.ingestNodeArgs ?? [])]);
     ingests.push(ingest);
     await ingest.waitForLog('ingest listening');
@@ -88,10 +105,13 @@ export async function startChunkyard(options: ChunkyardOptions): Promise<Chunkya
         if (line.msg === 'merged' && typeof line.uploadId === 'string') {
           merged.set(line.uploadId, {
             uploadId: line.uploadId,
-            path: String(line.path),
+            // The published file's place relative to DATA_DIR (`location` of the merge result).
+            path: String(line.location ?? line.path),
             size: Number(line.size),
             sha256: String(line.sha256),
             ms: Number(line.ms),
+            time: Number(line.time),
+            early: line.early === true,
             receivedAt: performance.now(),
           });
         } else if (line.msg === 'merge attempt failed' && typeof line.uploadId === 'string') {
@@ -125,6 +145,12 @@ export async function startChunkyard(options: ChunkyardOptions): Promise<Chunkya
         check();
       });
     },
+    pids() {
+      const pids: Record<string, number> = {};
+      ingests.forEach((ingest, i) => (pids[`ingest-${i}`] = ingest.pid));
+      if (system.worker) pids.worker = system.worker.pid;
+      return pids;
+    },
     async stop() {
       await Promise.all([...ingests.map((p) => p.stop()), system.worker?.stop()]);
     },
@@ -141,11 +167,12 @@ export interface Baseline {
   process: NodeProcess;
 }
 
-export async function startBaseline(build: Build, kind: BaselineKind, dir: string, options: { name?: string; env?: Record<string, string> } = {}): Promise<Baseline> {
+/** A baseline server; `env` e.g. { FSYNC: '1' } (every baseline but tus takes it); `nodeArgs`, node flags. */
+export async function startBaseline(build: Build, kind: BaselineKind, dir: string, options: { name?: string; env?: Record<string, string>; nodeArgs?: readonly string[] } = {}): Promise<Baseline> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   const name = options.name ?? kind;
-  const child = spawnNode(name, path.join(build.baselines, `${kind}-server.${build.runtime === 'tsx' ? 'ts' : 'js'}`), { PORT: String(port), DIR: dir, ...options.env });
+  const child = spawnNode(name, path.join(build.baselines, `${kind}-server.${build.runtime === 'tsx' ? 'ts' : 'js'}`), { PORT: String(port), DIR: dir, ...options.env }, [...(options.nodeArgs ?? [])]);
   await child.waitForLog('listening');
   return { kind, name, url: `http://127.0.0.1:${port}`, dir, process: child };
 }

@@ -1,16 +1,13 @@
 /**
- * Baseline: node:http + busboy, streaming the multipart file part into a file of its
- * own (fields parsed and ignored, no fsync). The ceiling of a Node multipart ingest.
- * Env: PORT, DIR. Prints {"msg":"listening"} when ready.
+ * Baseline: node:http + busboy, streaming the multipart file part into a file of its own
+ * (fields parsed and ignored); with FSYNC=1 fdatasync'ed before the answer. The ceiling of
+ * a Node multipart ingest here. Env: PORT, DIR, FSYNC. Prints {"msg":"listening"} when ready.
  */
-import { createWriteStream } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
+import { bodyFilesFromEnv, storeBody } from './body-file.js';
 
-const dir = process.env.DIR!;
-let counter = 0;
+const files = bodyFilesFromEnv();
 
 const server = http.createServer((req, res) => {
   const fail = (err: Error) => {
@@ -31,7 +28,7 @@ const server = http.createServer((req, res) => {
     fields[name] = value;
   });
   parser.on('file', (_name, stream) => {
-    const done = pipeline(stream, createWriteStream(path.join(dir, `${process.pid}-${++counter}.bin`)));
+    const done = storeBody(files, stream);
     done.catch(() => undefined); // awaited on 'close'; this only keeps an early failure from being unhandled
     written.push(done);
   });

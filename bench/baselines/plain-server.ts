@@ -1,19 +1,15 @@
 /**
  * Baseline: a plain node:http server that streams each request body into a file of its
- * own (no parsing, no fsync). The ceiling a Node ingest of raw (octet) chunks can reach.
- * Env: PORT, DIR. Prints {"msg":"listening"} when ready.
+ * own; with FSYNC=1 fdatasync'ed before the answer. The ceiling a Node ingest of raw
+ * (octet) chunks can reach here. Env: PORT, DIR, FSYNC. Prints {"msg":"listening"} when ready.
  */
-import { createWriteStream } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { bodyFilesFromEnv, storeBody } from './body-file.js';
 
-const dir = process.env.DIR!;
-let counter = 0;
+const files = bodyFilesFromEnv();
 
 const server = http.createServer((req, res) => {
-  const file = path.join(dir, `${process.pid}-${++counter}.bin`);
-  pipeline(req, createWriteStream(file)).then(
+  storeBody(files, req).then(
     () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"stored":true}');

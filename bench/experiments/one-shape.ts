@@ -1,5 +1,6 @@
 /**
- * One shape of the benchmark, repeated, against its ceiling and @tus/server: for quick
+ * One shape of the benchmark, repeated, against its ceiling (with fdatasync unless
+ * CHUNK_FSYNC=false) and @tus/server: for quick
  * A/B work on the ingest and the merge without the whole `npm run bench`.
  *
  *   node --import tsx bench/experiments/one-shape.ts <files>x<MiB> <K> <multipart|octet> [reps=5]
@@ -11,12 +12,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
-import { startRedisServer } from '../../test/helpers/redis-server.js';
 import { ChunkSource } from '../chunk-source.js';
 import type { BodyKind } from '../load-client.js';
 import { baselineRun, chunkyardRun, tusRun, type RunSample, type Shape } from '../phases.js';
 import { onCleanup, prepareBuild, runScript } from '../processes.js';
+import { startBenchRedis } from '../redis.js';
 import { MiB, fmt, median } from '../stats.js';
 import { startBaseline, startChunkyard } from '../systems.js';
 
@@ -31,27 +31,27 @@ const extraArgs = (variable: string) => (process.env[variable] ?? '').split(/\s+
 
 function line(name: string, s: RunSample): string {
   const cpu = Object.entries(s.cpu).map(([role, seconds]) => `${role} ${fmt(seconds, 2)}`).join(', ');
-  return `${name}: ingest ${fmt(s.ingestMiBps)} MiB/s, e2e ${fmt(s.e2eMiBps ?? Number.NaN)} MiB/s, p50 ${fmt(s.p50Ms)} ms, CPU s ${cpu}`;
+  const tail = s.tails?.length ? `, tail ${fmt(Math.max(...s.tails.map((t) => t.tailMs)), 0)} ms` : '';
+  return `${name}: ingest ${fmt(s.ingestMiBps)} MiB/s, e2e ${fmt(s.e2eMiBps ?? Number.NaN)} MiB/s, p50 ${fmt(s.p50Ms)} ms, CPU s ${cpu}${tail}`;
 }
 
 await runScript('one-shape', async () => {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'chunkyard-bench-'));
   onCleanup(() => rm(scratch, { recursive: true, force: true }));
-  const redis = await startRedisServer();
-  onCleanup(() => redis.stop());
-  const admin = new Redis(redis.url);
-  const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))![1]);
-  admin.disconnect();
+  const redis = await startBenchRedis();
+  const redisPid = redis.pid;
   const build = await prepareBuild();
   const profileArgs = (name: string) => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, name)}`] : []);
+  const fsync = process.env.CHUNK_FSYNC !== 'false';
   const cy = await startChunkyard({
-    build, redisUrl: redis.url, prefix: 'cya', dataDir: path.join(scratch, 'cya'), fsync: process.env.CHUNK_FSYNC !== 'false',
+    build, redisUrl: redis.url, prefix: 'cya', dataDir: path.join(scratch, 'cya'), fsync,
     ingestNodeArgs: [...extraArgs('BENCH_INGEST_NODE_ARGS'), ...profileArgs('ingest')],
     workerNodeArgs: [...extraArgs('BENCH_WORKER_NODE_ARGS'), ...profileArgs('worker')],
   });
   onCleanup(() => cy.stop());
   await cy.startWorker();
-  const ceiling = await startBaseline(build, body === 'multipart' ? 'busboy' : 'plain', path.join(scratch, 'ceiling'));
+  // The ceiling with the same durability as Chunkyard here (CHUNK_FSYNC, default true).
+  const ceiling = await startBaseline(build, body === 'multipart' ? 'busboy' : 'plain', path.join(scratch, 'ceiling'), { env: { FSYNC: fsync ? '1' : '0' } });
   const tus = await startBaseline(build, 'tus', path.join(scratch, 'tus'));
   const source = new ChunkSource(MiB);
   for (let i = 0; i < shape.files; i++) source.sha256(i, shape.fileSize);

@@ -1,0 +1,69 @@
+/**
+ * The S3 runs of issue 12, on one Ceph RGW (s3-store.ts):
+ * - Chunkyard with STORAGE=s3, driven by the resumable.js load client (octet, 1 MiB chunks:
+ *   the default client case) exactly as on the filesystem, end to end until every file is
+ *   merged into its published object and verified (the worker's size and SHA-256 against
+ *   the bytes sent, the object's size by HEAD);
+ * - the same bytes sent straight to the same RGW as plain multipart uploads
+ *   (s3-multipart-client.ts), with the same K.
+ * Both count the requests radosgw served during the run, by kind (its ops log), and include
+ * Ceph's daemons in the CPU figures (`ceph`).
+ */
+import type { ChunkSource } from './chunk-source.js';
+import type { BodyKind } from './load-client.js';
+import { chunkyardRun, nextRunId, usageOf, type PublishedFiles, type RunSample, type Shape } from './phases.js';
+import { ProcessMonitor } from './process-stats.js';
+import type { S3Store } from './s3-store.js';
+import { runS3Multipart } from './s3-multipart-client.js';
+import { MiB, percentile } from './stats.js';
+import type { Chunkyard } from './systems.js';
+
+/** The baseline's part size: S3's smallest (but for a file's last part). */
+export const S3_PART_SIZE = 5 * MiB;
+
+/**
+ * The published objects: HEAD for the size, and deleted right away (as the direct run's
+ * are, inside the timed run on both sides); the bench's own requests are not counted.
+ */
+function publishedObjects(store: S3Store): PublishedFiles {
+  return { size: (line) => store.sizeAndDelete(line.path), remove: async () => {} };
+}
+
+export async function chunkyardS3Run(cy: Chunkyard, store: S3Store, redisPid: number, shape: Shape, concurrency: number, body: BodyKind, source: ChunkSource): Promise<RunSample> {
+  const count = await store.countRequests();
+  const sample = await chunkyardRun(cy, redisPid, shape, concurrency, body, source, publishedObjects(store), store.pids());
+  // Requests made after the last `merged` line (the ranges' deletion) still count: `end` waits for the log to settle.
+  return { ...sample, s3Requests: await count.end(), files: shape.files };
+}
+
+export async function s3DirectRun(store: S3Store, shape: Shape, concurrency: number, source: ChunkSource): Promise<RunSample> {
+  const client = store.client(concurrency);
+  try {
+    const count = await store.countRequests();
+    const monitor = new ProcessMonitor(store.pids());
+    const result = await runS3Multipart({
+      client, bucket: store.bucket, prefix: `direct/${nextRunId('s3')}/`, files: shape.files, fileSize: shape.fileSize,
+      partSize: S3_PART_SIZE, concurrency, source,
+    });
+    for (const key of result.keys) {
+      const size = await store.sizeAndDelete(key);
+      if (size !== shape.fileSize) throw new Error(`direct multipart ${key}: ${size} bytes`);
+    }
+    const end = performance.now();
+    const usage = monitor.stop();
+    const mib = result.bytes / MiB;
+    return {
+      bytes: result.bytes,
+      requests: result.requests,
+      ingestMiBps: mib / ((result.finishedAt - result.startedAt) / 1000),
+      e2eMiBps: mib / ((end - result.startedAt) / 1000),
+      p50Ms: percentile(result.latenciesMs, 50),
+      p99Ms: percentile(result.latenciesMs, 99),
+      ...usageOf(usage),
+      s3Requests: await count.end(),
+      files: shape.files,
+    };
+  } finally {
+    client.destroy();
+  }
+}

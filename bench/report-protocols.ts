@@ -1,0 +1,98 @@
+/**
+ * The report's sections for the contenders with a `section` (contenders.ts):
+ * - S3 (issue 12): Chunkyard on Ceph RGW end to end against plain multipart uploads of the
+ *   same bytes to the same RGW (target ≥ 70 %), and the S3 requests per upload by kind;
+ * - tus (issue 13): Chunkyard's tus endpoint (plain, and parallelUploads 4 with
+ *   concatenation) end to end against @tus/server's plain tus (target ≥ 1.3×).
+ * Ratios are taken within each repetition, then their median, as in report.ts.
+ */
+import type { ContenderInfo, Wire } from './contenders.js';
+import type { RunSample } from './phases.js';
+import { med, pairedRatio, pct, runKey, type Results, type Target } from './report.js';
+import { MiB, fmt, fmtRatio, median, round } from './stats.js';
+
+const TUS_CLIENT: Partial<Record<Wire, string>> = { tus: 'plain tus (one upload per file)', 'tus-parallel4': 'parallelUploads 4 (4 partial uploads + a final)' };
+
+/** Requests per upload by kind, median over the repetitions. */
+function requestsPerUpload(samples: RunSample[]): Record<string, number> {
+  const kinds = [...new Set(samples.flatMap((s) => Object.keys(s.s3Requests ?? {})))].sort();
+  return Object.fromEntries(kinds.map((kind) => [kind, median(samples.map((s) => (s.s3Requests?.[kind] ?? 0) / (s.files ?? 1)))]));
+}
+
+export function protocolSections(results: Results): { lines: string[]; targets: Target[]; json: { s3: unknown; tus: unknown } } {
+  const lines: string[] = [];
+  const targets: Target[] = [];
+  const kMax = Math.max(...results.concurrencies);
+  const samplesOf = (shape: string, k: number, wire: Wire, c: ContenderInfo | undefined) => (c ? results.runs[runKey(shape, k, wire, c.name)] : undefined);
+  const cpu = (samples: RunSample[] | undefined, roles: string[]) => med(samples, (s) => roles.reduce((sum, role) => sum + (s.cpu[role] ?? 0), 0));
+
+  // S3
+  const s3Json: Record<string, unknown> = {};
+  const s3Chunkyard = results.contenders.find((c) => c.role === 'chunkyard' && c.section === 's3');
+  const s3Direct = results.contenders.find((c) => c.role === 'peer' && c.section === 's3');
+  if (s3Chunkyard && s3Direct) {
+    lines.push('### S3 (issue 12): Chunkyard on Ceph RGW against plain multipart uploads to it', '');
+    lines.push(`Chunkyard (STORAGE=s3, one ingest + one worker) driven by the resumable.js client (octet, ${fmt((results.shapes[0]?.chunkSize ?? MiB) / MiB, 0)} MiB chunks), end to end until every file is merged into its published object and verified; against the same bytes sent by the bench straight to the same radosgw as multipart uploads (@aws-sdk/client-s3: CreateMultipartUpload, UploadPart of 5 MiB, CompleteMultipartUpload; the same K parts in flight). Ceph CPU: mon + OSD + radosgw over the run. Requests: radosgw's ops log over the run (the bench's own HEAD and DELETE of each published object left out), per upload.`, '');
+    lines.push('| Shape | K | Chunkyard end to end MiB/s | Chunkyard ingest MiB/s | Direct multipart MiB/s | Chunkyard / direct | Ceph CPU s (Chunkyard / direct) | Ingest + worker CPU s |');
+    lines.push('| --- | --: | --: | --: | --: | --: | --: | --: |');
+    const requestRows: string[] = [];
+    for (const shape of results.shapes) {
+      for (const k of results.concurrencies) {
+        const ours = samplesOf(shape.name, k, 'octet', s3Chunkyard);
+        const direct = samplesOf(shape.name, k, 's3-multipart', s3Direct);
+        if (!ours?.length || !direct?.length) continue;
+        const ratio = pairedRatio(ours, direct, (s) => s.e2eMiBps);
+        const key = `${shape.name}|${k}`;
+        const perUpload = { chunkyard: requestsPerUpload(ours), direct: requestsPerUpload(direct) };
+        s3Json[key] = { e2eMiBps: round(med(ours, (s) => s.e2eMiBps)), directMiBps: round(med(direct, (s) => s.e2eMiBps)), ratio: round(ratio), requestsPerUpload: perUpload };
+        lines.push(`| ${shape.name} | ${k} | ${fmt(med(ours, (s) => s.e2eMiBps))} | ${fmt(med(ours, (s) => s.ingestMiBps))} | ${fmt(med(direct, (s) => s.e2eMiBps))} | ${pct(ratio)} | ${fmt(cpu(ours, ['ceph']), 2)} / ${fmt(cpu(direct, ['ceph']), 2)} | ${fmt(cpu(ours, ['ingest', 'worker']), 2)} |`);
+        for (const [label, counts] of [['Chunkyard', perUpload.chunkyard], ['direct multipart', perUpload.direct]] as const) {
+          const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
+          const list = Object.entries(counts).map(([kind, n]) => `${kind} ${fmt(n, n % 1 === 0 ? 0 : 2)}`).join(', ');
+          requestRows.push(`| ${shape.name} | ${k} | ${label} | ${list} | ${fmt(total, 1)} | ${fmt(total / (shape.fileSize / MiB), 2)} |`);
+        }
+        if (k === kMax) {
+          targets.push({
+            name: `12. S3: end to end ≥ 70 % of a direct multipart upload, ${shape.name}, octet, K=${k}`,
+            met: Number.isFinite(ratio) ? ratio >= 0.7 : undefined,
+            detail: `${pct(ratio)} (${fmt(med(ours, (s) => s.e2eMiBps))} against ${fmt(med(direct, (s) => s.e2eMiBps))} MiB/s); S3 requests per upload: Chunkyard ${fmt(Object.values(perUpload.chunkyard).reduce((a, b) => a + b, 0), 1)}, direct ${fmt(Object.values(perUpload.direct).reduce((a, b) => a + b, 0), 1)}`,
+          });
+        }
+      }
+    }
+    lines.push('', '| Shape | K | System | S3 requests per upload, by kind (radosgw ops log) | Total per upload | Per MiB |', '| --- | --: | --- | --- | --: | --: |', ...requestRows, '');
+  }
+
+  // tus
+  const tusJson: Record<string, unknown> = {};
+  const tusChunkyard = results.contenders.find((c) => c.role === 'chunkyard' && c.section === 'tus');
+  const tusPeer = results.contenders.find((c) => c.role === 'peer' && c.wires.includes('tus'));
+  if (tusChunkyard && tusPeer) {
+    const fsync = tusChunkyard.fsync ? 'CHUNK_FSYNC=true' : 'CHUNK_FSYNC=false';
+    lines.push('### tus (issue 13): Chunkyard\'s tus endpoint against @tus/server', '');
+    lines.push(`Chunkyard's \`/files/\` (${fsync}, filesystem) end to end until every file is merged and verified, against @tus/server + @tus/file-store (never fsyncs) until every PATCH is acknowledged and the files are complete on disk. @tus/server does not offer concatenation (its FileStore lacks the extension; a partial upload is refused), so a tus-js-client with parallelUploads 4 cannot use it: both Chunkyard clients are compared with @tus/server's plain tus of the same shape and K. PATCHes of one chunk each.`, '');
+    lines.push('| Shape | K | Chunkyard client | Chunkyard end to end MiB/s | Chunkyard ingest MiB/s | @tus/server (plain) MiB/s | Chunkyard / @tus/server | Requests per file | Ingest + worker CPU s | @tus/server CPU s |');
+    lines.push('| --- | --: | --- | --: | --: | --: | --: | --: | --: | --: |');
+    for (const shape of results.shapes) {
+      for (const k of results.concurrencies) {
+        const peer = samplesOf(shape.name, k, 'tus', tusPeer);
+        for (const wire of tusChunkyard.wires) {
+          const ours = samplesOf(shape.name, k, wire, tusChunkyard);
+          if (!ours?.length || !peer?.length) continue;
+          const ratio = pairedRatio(ours, peer, (s) => s.e2eMiBps);
+          tusJson[`${shape.name}|${k}|${wire}`] = { e2eMiBps: round(med(ours, (s) => s.e2eMiBps)), tusServerMiBps: round(med(peer, (s) => s.e2eMiBps)), ratio: round(ratio) };
+          lines.push(`| ${shape.name} | ${k} | ${TUS_CLIENT[wire]} | ${fmt(med(ours, (s) => s.e2eMiBps))} | ${fmt(med(ours, (s) => s.ingestMiBps))} | ${fmt(med(peer, (s) => s.e2eMiBps))} | ${fmtRatio(ratio)} | ${fmt(med(ours, (s) => s.requests / shape.files), 1)} | ${fmt(cpu(ours, ['ingest', 'worker']), 2)} | ${fmt(cpu(peer, ['server']), 2)} |`);
+          if (k === kMax) {
+            targets.push({
+              name: `13. tus: end to end ≥ 1.3 × @tus/server, ${shape.name}, ${TUS_CLIENT[wire]}, K=${k}`,
+              met: Number.isFinite(ratio) ? ratio >= 1.3 : undefined,
+              detail: `${fmtRatio(ratio)} (${fmt(med(ours, (s) => s.e2eMiBps))} against ${fmt(med(peer, (s) => s.e2eMiBps))} MiB/s, ${fsync})`,
+            });
+          }
+        }
+      }
+    }
+    lines.push('', '\\* With one file and plain tus, one PATCH is in flight whatever K is; parallelUploads 4 keeps up to 4 (one per partial upload).', '');
+  }
+  return { lines, targets, json: { s3: s3Json, tus: tusJson } };
+}
