@@ -144,7 +144,10 @@ test('redirects are not followed, and the body of an answer is never read', asyn
     }, { what: 'the webhook delivered' });
     await webhooks.close();
     assert.ok(!hits.includes('/elsewhere'), `the redirect was not followed: ${hits.join(' ')}`);
-    assert.equal(delivered!.attemptsMade, 2, 'the redirect failed the first attempt');
+    // Counted at the receiver, not by the job's attemptsMade: on a loaded machine BullMQ may take a
+    // first attempt whose lock lapsed for a stalled one, and then never counts it.
+    assert.ok(hits.filter((hit) => hit === '/hook').length >= 2, `the redirect failed the first attempt, and a later one was accepted: ${hits.join(' ')}`);
+    assert.equal(delivered!.returnvalue?.status, 200, 'the delivery that completed the job was accepted');
     assert.ok(bodyBytesSent < 300 * 1024 * 1024, `the answer's body was not read to its end (${bodyBytesSent} bytes sent)`);
   } finally {
     await other.stop();
