@@ -15,7 +15,7 @@ import { chunkyardRun, nextRunId, usageOf, type PublishedFiles, type RunSample, 
 import { ProcessMonitor } from './process-stats.js';
 import type { S3Store } from './s3-store.js';
 import { runS3Multipart } from './s3-multipart-client.js';
-import { MiB, percentile } from './stats.js';
+import { loadFigures, MiB } from './stats.js';
 import type { Chunkyard } from './systems.js';
 
 /** The baseline's part size: S3's smallest (but for a file's last part). */
@@ -51,14 +51,8 @@ export async function s3DirectRun(store: S3Store, shape: Shape, concurrency: num
     }
     const end = performance.now();
     const usage = monitor.stop();
-    const mib = result.bytes / MiB;
     return {
-      bytes: result.bytes,
-      requests: result.requests,
-      ingestMiBps: mib / ((result.finishedAt - result.startedAt) / 1000),
-      e2eMiBps: mib / ((end - result.startedAt) / 1000),
-      p50Ms: percentile(result.latenciesMs, 50),
-      p99Ms: percentile(result.latenciesMs, 99),
+      ...loadFigures(result, end),
       ...usageOf(usage),
       s3Requests: await count.end(),
       files: shape.files,

@@ -9,7 +9,7 @@
 import type { ChunkSource } from './chunk-source.js';
 import { filesOnDisk, settleDisk, usageOf, verifyMerged, type RunSample, type Shape } from './phases.js';
 import { ProcessMonitor } from './process-stats.js';
-import { MiB, percentile } from './stats.js';
+import { loadFigures } from './stats.js';
 import type { Chunkyard } from './systems.js';
 import { runTus } from './tus-client.js';
 
@@ -28,14 +28,8 @@ export async function chunkyardTusRun(cy: Chunkyard, redisPid: number, shape: Sh
   const usage = monitor.stop();
   await published.remove(lines);
   await settleDisk(cy.options.dataDir);
-  const mib = result.bytes / MiB;
   return {
-    bytes: result.bytes,
-    requests: result.requests,
-    ingestMiBps: mib / ((result.finishedAt - result.startedAt) / 1000),
-    e2eMiBps: mib / ((end - result.startedAt) / 1000),
-    p50Ms: percentile(result.latenciesMs, 50),
-    p99Ms: percentile(result.latenciesMs, 99),
+    ...loadFigures(result, end),
     ...usageOf(usage),
     runTail: { tailMs: Math.max(...lines.map((line) => line.time)) - (performance.timeOrigin + result.finishedAt), uploadMs: result.finishedAt - result.startedAt },
   };

@@ -10,7 +10,7 @@ import { createAgent, send } from './http-client.js';
 import { identifierOf, runLoad, sendChunk, testChunk, type BodyKind, type LoadOptions } from './load-client.js';
 import { ProcessMonitor, type ProcessUsage } from './process-stats.js';
 import type { RoundTripCount, RoundTripCounter } from './redis-roundtrips.js';
-import { MiB, percentile } from './stats.js';
+import { loadFigures, MiB, percentile } from './stats.js';
 import type { Baseline, Chunkyard, MergedLine } from './systems.js';
 import { runTus } from './tus-client.js';
 
@@ -144,14 +144,8 @@ export async function chunkyardRun(cy: Chunkyard, redisPid: number, shape: Shape
     return { uploadMs: timing.lastAckAt - timing.firstSentAt, tailMs: line.time - (performance.timeOrigin + timing.lastAckAt), early: line.early };
   });
   const runTail = { tailMs: Math.max(...lines.map((line) => line.time)) - (performance.timeOrigin + load.finishedAt), uploadMs: load.finishedAt - load.startedAt };
-  const mib = load.bytes / MiB;
   return {
-    bytes: load.bytes,
-    requests: load.requests,
-    ingestMiBps: mib / ((load.finishedAt - load.startedAt) / 1000),
-    e2eMiBps: mib / ((end - load.startedAt) / 1000),
-    p50Ms: percentile(load.latenciesMs, 50),
-    p99Ms: percentile(load.latenciesMs, 99),
+    ...loadFigures(load, end),
     ...usageOf(usage),
     tails,
     runTail,
@@ -189,14 +183,8 @@ export async function tusRun(baseline: Baseline, shape: Shape, concurrency: numb
   const usage = monitor.stop();
   await emptyDir(baseline.dir);
   await settleDisk(baseline.dir);
-  const mib = result.bytes / MiB;
   return {
-    bytes: result.bytes,
-    requests: result.requests,
-    ingestMiBps: mib / ((result.finishedAt - result.startedAt) / 1000),
-    e2eMiBps: mib / ((end - result.startedAt) / 1000),
-    p50Ms: percentile(result.latenciesMs, 50),
-    p99Ms: percentile(result.latenciesMs, 99),
+    ...loadFigures(result, end),
     ...usageOf(usage),
   };
 }

@@ -17,6 +17,31 @@ export function percentile(values: number[], p: number): number {
   return sorted[rank - 1]!;
 }
 
+/** What a load client reports of a run: its bytes and requests, when it began and got its last answer, each request's latency. */
+export interface LoadResult {
+  bytes: number;
+  requests: number;
+  startedAt: number;
+  finishedAt: number;
+  latenciesMs: number[];
+}
+
+/**
+ * The figures every run reports from its load: the ingest rate (to the last answer), the end to
+ * end rate (to `end`, when the last file was found published) and the latency percentiles.
+ */
+export function loadFigures(load: LoadResult, end: number) {
+  const mib = load.bytes / MiB;
+  return {
+    bytes: load.bytes,
+    requests: load.requests,
+    ingestMiBps: mib / ((load.finishedAt - load.startedAt) / 1000),
+    e2eMiBps: mib / ((end - load.startedAt) / 1000),
+    p50Ms: percentile(load.latenciesMs, 50),
+    p99Ms: percentile(load.latenciesMs, 99),
+  };
+}
+
 /** Rounds for the JSON line: 3 significant decimals are plenty on a noisy machine. */
 export function round(value: number, digits = 3): number {
   if (!Number.isFinite(value)) return value;
