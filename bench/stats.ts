@@ -1,4 +1,5 @@
 /** Small statistics and formatting helpers for the benchmark report. */
+import type { LoadResult } from './load-client.js';
 
 export const MiB = 1024 * 1024;
 
@@ -17,20 +18,11 @@ export function percentile(values: number[], p: number): number {
   return sorted[rank - 1]!;
 }
 
-/** What a load client reports of a run: its bytes and requests, when it began and got its last answer, each request's latency. */
-export interface LoadResult {
-  bytes: number;
-  requests: number;
-  startedAt: number;
-  finishedAt: number;
-  latenciesMs: number[];
-}
-
 /**
  * The figures every run reports from its load: the ingest rate (to the last answer), the end to
  * end rate (to `end`, when the last file was found published) and the latency percentiles.
  */
-export function loadFigures(load: LoadResult, end: number) {
+export function loadFigures(load: Pick<LoadResult, 'bytes' | 'requests' | 'startedAt' | 'finishedAt' | 'latenciesMs'>, end: number) {
   const mib = load.bytes / MiB;
   return {
     bytes: load.bytes,
