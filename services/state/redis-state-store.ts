@@ -3,16 +3,17 @@
  * that reads and writes, or touches several keys, is one Lua script (lua/), so each is
  * atomic and one round trip; one upload's keys share a cluster slot (redis-keys.ts).
  */
-import type { LockGrant, NewUpload, QuotaLimits, RangePeek, RangeStatus, RecordRequest, RecordResult, StateStore, BeginMergeOutcome } from '../core/state-store.js';
-import type { PublishedFile, StoredRange, UploadRecord, UploadState } from '../core/upload.js';
-import type { Redis } from 'ioredis';
-import { UploadError } from '../core/errors.js';
-import { asUnavailable, guarded } from './redis-errors.js';
+import type { BeginMergeOutcome, LockGrant, NewUpload, QuotaLimits, RangePeek, RangeStatus, RecordRequest, RecordResult, StateStore } from '../core/state-store.js';
+import type { PublishedFile, StoredRange, UploadRecord } from '../core/upload.js';
+import { guarded } from './redis-errors.js';
 import { quotaKeys, uploadEventsChannel, uploadKeys } from './redis-keys.js';
 import { defineScripts, type RedisConnection, type ScriptName, type ScriptedConnection } from './script-loader.js';
+import { ScriptRunner, type ScriptRunnerOptions } from './script-runner.js';
+import { declarationFields, lockGrantOf, rangePeekOf, recordResultOf } from './script-replies.js';
 import { parseUploadRecord } from './upload-record.js';
 
-export interface RedisStateStoreOptions {
+/** Besides these, the replica wait of ScriptRunnerOptions (REDIS_WAIT_REPLICAS). */
+export interface RedisStateStoreOptions extends Pick<ScriptRunnerOptions, 'waitReplicas' | 'onDegraded' | 'replicationProbe'> {
   redis: RedisConnection;
   /** REDIS_PREFIX */
   prefix: string;
@@ -24,102 +25,46 @@ export interface RedisStateStoreOptions {
   cancelGraceMs: number;
   /** Uploads at least this large start their merge while receiving (0: none do). */
   earlyMergeMinSize: number;
-  /**
-   * Replicas that must have a recorded range before it is acknowledged (REDIS_WAIT_REPLICAS):
-   * with Sentinel, a failover then cannot lose a range a client was told is stored.
-   */
-  waitReplicas?: number;
-  /** Told when fewer replicas are connected than waitReplicas asks for. */
-  onDegraded?: (reason: string) => void;
-  /**
-   * A connection of its own to read how many replicas are connected: on the writing
-   * connection the question would queue behind the WAITs it is meant to avoid.
-   */
-  replicationProbe?: RedisConnection;
   now?: () => number;
-}
-
-/**
- * How long a write waits for its replicas before the client is told to retry. Short: WAIT
- * holds the whole connection, every other request's commands queue behind it.
- */
-const REPLICA_WAIT_MS = 250;
-
-/** cjson encodes an empty Lua table as `{}`: a list either way. */
-const list = <T>(value: T[] | Record<string, never> | undefined): T[] => (Array.isArray(value) ? value : []);
-
-interface RecordReply {
-  outcome: RecordResult['outcome'];
-  uploadId: string;
-  state: RecordResult['state'];
-  stored: number;
-  ranges: number;
-  prefix: number;
-  size: number;
-  total: number;
-  earlyMerge: string;
-  startsEarlyMerge: number;
-  created: number;
-  partial: number;
-  accepted: number[] | Record<string, never>;
-  finals: string[] | Record<string, never>;
 }
 
 export class RedisStateStore implements StateStore {
   readonly eventsChannel: string;
   private readonly redis: ScriptedConnection;
-  private readonly now: () => number;
-  private replicas = 0;
-  private replicasCheckedAt = 0;
+  private readonly scripts: ScriptRunner;
 
   constructor(private readonly options: RedisStateStoreOptions) {
     this.redis = defineScripts(options.redis);
-    this.now = options.now ?? Date.now;
     this.eventsChannel = uploadEventsChannel(options.prefix);
+    const { waitReplicas, onDegraded, replicationProbe } = options;
+    this.scripts = new ScriptRunner(this.redis, { eventsChannel: this.eventsChannel, now: options.now ?? Date.now, waitReplicas, onDegraded, replicationProbe });
   }
 
   async record(request: RecordRequest): Promise<RecordResult> {
     const keys = this.keys(request.keyHash);
     const { declare } = request;
-    const reply = JSON.parse(
-      (await this.runReplicated('recordRanges', request.keyHash, [keys.meta, keys.ranges, keys.lock, keys.finals, keys.sweeping], {
-        declare: declare ? this.declaration(declare) : undefined,
-        fingerprint: declare?.fingerprint,
-        expectedUploadId: request.expectedUploadId,
-        ranges: request.ranges,
-        appendAt: request.appendAt,
-        size: request.size,
-        name: request.name,
-        fence: request.fence,
-        release: request.release,
-        idleTtl: this.options.idleTtlSeconds,
-        resultTtl: this.options.resultTtlSeconds,
-        cancelGraceMs: this.options.cancelGraceMs,
-        earlyMergeMinSize: this.options.earlyMergeMinSize,
-      })) as string,
-    ) as RecordReply;
-    return {
-      outcome: reply.outcome,
-      uploadId: reply.uploadId,
-      state: reply.state,
-      storedBytes: reply.stored,
-      storedRanges: reply.ranges,
-      prefix: reply.prefix,
-      size: reply.size >= 0 ? reply.size : undefined,
-      totalPieces: reply.total > 0 ? reply.total : undefined,
-      earlyMerge: reply.earlyMerge === 'started' || reply.earlyMerge === 'parked' ? reply.earlyMerge : undefined,
-      startsEarlyMerge: reply.startsEarlyMerge === 1,
-      created: reply.created === 1,
-      partial: reply.partial === 1,
-      accepted: list(reply.accepted).map((flag) => flag === 1),
-      finals: list(reply.finals),
-    };
+    const reply = await this.scripts.runReplicated('recordRanges', request.keyHash, [keys.meta, keys.ranges, keys.lock, keys.finals, keys.sweeping], {
+      declare: declare ? declarationFields(declare) : undefined,
+      fingerprint: declare?.fingerprint,
+      expectedUploadId: request.expectedUploadId,
+      ranges: request.ranges,
+      appendAt: request.appendAt,
+      size: request.size,
+      name: request.name,
+      fence: request.fence,
+      release: request.release,
+      idleTtl: this.options.idleTtlSeconds,
+      resultTtl: this.options.resultTtlSeconds,
+      cancelGraceMs: this.options.cancelGraceMs,
+      earlyMergeMinSize: this.options.earlyMergeMinSize,
+    });
+    return recordResultOf(reply as string);
   }
 
   async create(keyHash: string, upload: NewUpload): Promise<'created' | 'completed' | 'exists'> {
     const keys = this.keys(keyHash);
     return (await this.run('createUpload', keyHash, [keys.meta, keys.ranges], {
-      declare: this.declaration(upload),
+      declare: declarationFields(upload),
       fingerprint: upload.fingerprint,
       idleTtl: this.options.idleTtlSeconds,
       resultTtl: this.options.resultTtlSeconds,
@@ -160,26 +105,7 @@ export class RedisStateStore implements StateStore {
 
   async acquireLock(keyHash: string, leaseMs: number): Promise<LockGrant> {
     const keys = this.keys(keyHash);
-    const reply = JSON.parse((await this.run('writeLock', keyHash, [keys.lock, keys.meta], { op: 'acquire', leaseMs })) as string) as {
-      outcome: LockGrant['outcome'];
-      fence?: number;
-      state?: UploadState;
-      uploadId?: string;
-      prefix?: number;
-      size?: number;
-      maxSize?: number;
-      final?: boolean;
-    };
-    return {
-      outcome: reply.outcome,
-      final: reply.final === true,
-      fence: reply.fence ?? 0,
-      state: reply.state,
-      uploadId: reply.uploadId,
-      prefix: reply.prefix ?? 0,
-      size: reply.size === undefined || reply.size < 0 ? undefined : reply.size,
-      maxSize: reply.maxSize ?? 0,
-    };
+    return lockGrantOf((await this.run('writeLock', keyHash, [keys.lock, keys.meta], { op: 'acquire', leaseMs })) as string);
   }
 
   async renewLock(keyHash: string, fence: number, leaseMs: number): Promise<boolean> {
@@ -199,18 +125,7 @@ export class RedisStateStore implements StateStore {
 
   async peekRanges(keyHash: string, uploadId: string, from: number, max: number): Promise<RangePeek> {
     const keys = this.keys(keyHash);
-    const reply = JSON.parse((await this.run('peekRanges', keyHash, [keys.meta, keys.ranges], { uploadId, from, max })) as string) as {
-      state: RangePeek['state'];
-      prefix?: number;
-      size?: number;
-      ranges?: [number, number, string][] | Record<string, never>;
-    };
-    return {
-      state: reply.state,
-      prefix: reply.prefix ?? 0,
-      size: reply.size === undefined || reply.size < 0 ? undefined : reply.size,
-      ranges: list(reply.ranges).map(([offset, length, location]) => ({ offset, length, location })),
-    };
+    return rangePeekOf((await this.run('peekRanges', keyHash, [keys.meta, keys.ranges], { uploadId, from, max })) as string);
   }
 
   async parkEarlyMerge(keyHash: string, uploadId: string): Promise<boolean> {
@@ -274,74 +189,7 @@ export class RedisStateStore implements StateStore {
     return uploadKeys(this.options.prefix, keyHash);
   }
 
-  private declaration(upload: NewUpload) {
-    const { declaration: d } = upload;
-    return {
-      uploadId: upload.uploadId,
-      protocol: d.protocol,
-      layout: d.layout.kind,
-      pieceSize: d.layout.kind === 'pieces' ? d.layout.pieceSize : 0,
-      roundings: d.layout.kind === 'pieces' ? d.layout.roundings : 3,
-      size: d.size,
-      maxSize: upload.maxSize,
-      name: d.name,
-      relativePath: d.relativePath,
-      type: d.type,
-      metadata: d.metadata ? JSON.stringify(d.metadata) : undefined,
-      partial: d.partial === true,
-      concatOf: upload.concatOf ? JSON.stringify(upload.concatOf) : undefined,
-      succeeds: d.succeeds,
-      identifier: upload.identifier,
-      scope: upload.scope,
-      storageKey: upload.storageKey,
-      quotaSubject: upload.quotaSubject,
-    };
-  }
-
-  /** Runs a script with its keys and the packed options (plus the clock and the events channel). */
   private run(name: ScriptName, keyHash: string, keys: string[], options: Record<string, unknown>): Promise<unknown> {
-    return guarded(this.redis[name](...keys, this.pack(keyHash, options)));
-  }
-
-  /**
-   * Runs a script that records what a client is about to be told is stored, and, with
-   * waitReplicas, waits in the same round trip until that many replicas have it. Not
-   * replicated in time: the client is told to retry (its retry finds the range recorded, or
-   * records it again on a promoted replica).
-   */
-  private async runReplicated(name: ScriptName, keyHash: string, keys: string[], options: Record<string, unknown>): Promise<unknown> {
-    const replicas = Math.min(this.options.waitReplicas ?? 0, await this.replicasConnected());
-    if (replicas === 0) return this.run(name, keyHash, keys, options);
-    const pipeline = (this.redis as Redis).pipeline() as unknown as Record<ScriptName, (...args: string[]) => unknown> & { call(...args: string[]): unknown; exec(): Promise<[Error | null, unknown][] | null> };
-    pipeline[name](...keys, this.pack(keyHash, options));
-    pipeline.call('WAIT', String(replicas), String(REPLICA_WAIT_MS));
-    const results = (await guarded(pipeline.exec())) ?? [];
-    const [[scriptError, reply] = [null, undefined], [waitError, acknowledged] = [null, 0]] = results;
-    if (scriptError) throw asUnavailable(scriptError);
-    if (waitError || Number(acknowledged) < replicas) throw new UploadError('service_unavailable', 'Not yet replicated; retry');
-    return reply;
-  }
-
-  /**
-   * Replicas connected to the master now, read at most once a second. A master just
-   * promoted by a failover has none until one joins: waiting for a replica that does not
-   * exist would refuse every upload, so the store then acknowledges what the master alone
-   * has (and says so in the log), rather than none at all.
-   */
-  private async replicasConnected(): Promise<number> {
-    if (Date.now() - this.replicasCheckedAt > 1_000) {
-      this.replicasCheckedAt = Date.now();
-      const info = await guarded((this.options.replicationProbe ?? this.redis).info('replication'));
-      const connected = Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
-      if (connected < (this.options.waitReplicas ?? 0) && connected !== this.replicas) {
-        this.options.onDegraded?.(`${connected} replicas connected, ${this.options.waitReplicas} wanted: stored ranges are acknowledged without them`);
-      }
-      this.replicas = connected;
-    }
-    return this.replicas;
-  }
-
-  private pack(keyHash: string, options: Record<string, unknown>): string {
-    return JSON.stringify({ ...options, now: this.now(), channel: this.eventsChannel, keyHash });
+    return this.scripts.run(name, keyHash, keys, options);
   }
 }
