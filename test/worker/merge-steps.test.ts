@@ -1,7 +1,7 @@
 /**
  * The merge's steps, each on its own against a fake state store and driver (the pipeline,
  * fault and soak tests run them together on real ones): which ranges a merge reads, what
- * the queue is told when a merge fails, and how an early merge follows, completes or parks.
+ * the queue is told when a merge fails, and how an early merge follows, completes or parks, and what publishing does.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -16,6 +16,7 @@ import { settleFailure } from '../../services/worker/merge/failure-policy.js';
 import { followWhileReceiving } from '../../services/worker/merge/follow-early.js';
 import type { MergeJob, MergeOptions } from '../../services/worker/merge/merge-options.js';
 import { rangesToMerge } from '../../services/worker/merge/merge-sources.js';
+import { publishMerge } from '../../services/worker/merge/publish.js';
 
 const log = pino({ level: 'silent' });
 
@@ -157,5 +158,22 @@ describe('an early merge', () => {
     assert.equal(parked, 1);
     const gone = fakeState({}, { peekRanges: async () => ({ state: 'cancelled', prefix: 0, size: 10, ranges: [] }) });
     assert.equal(await followWhileReceiving({ state: gone.state, keyHash: 'k', upload: record({ state: 'receiving' }), assembly: assembly(), idleMs: 0 }), 'gone');
+  });
+});
+
+describe('publishing a merge', () => {
+  test("releases the upload's quota entry once, before the result is recorded, and removes its bytes and ranges", async () => {
+    const { state, calls } = fakeState({}, {
+      releaseQuota: async (subject: string, member: string) => void calls.push(`release ${subject} ${member}`),
+      finishMerge: async () => (calls.push('finish'), true),
+      dropRanges: async (keyHash: string) => void calls.push(`drop ${keyHash}`),
+    });
+    const storage = { remove: async (key: string) => void calls.push(`remove ${key}`) } as unknown as StorageDriver;
+    const published = { location: 'files/u1/f', size: 10, sha256: 'x' };
+    const finished: Assembly = { size: 10, add: async () => {}, finish: async () => published, abort: async () => {} } as unknown as Assembly;
+    const job = Object.assign(fakeJob(), { updateProgress: async () => {} });
+    const result = await publishMerge({ state, storage, logger: log }, job, record({}), finished, log);
+    assert.deepEqual(result, published);
+    assert.deepEqual(calls, ['release q k', 'finish', 'remove k', 'drop k']);
   });
 });

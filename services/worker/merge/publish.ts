@@ -44,12 +44,14 @@ export async function publishMerge(
     return undefined;
   }
   await options.notifier?.uploadFinished(keyHash);
-  await cleanUp(options, keyHash, upload);
+  // The quota entry went above; releasing it again could release a reservation the same
+  // identifier has made since for a new upload (the entry is keyed by the upload's key hash).
+  await cleanUp(options, keyHash, upload, { quotaReleased: true });
   return result;
 }
 
 /** Removes what a merged upload no longer needs: its stored bytes (and its partials'), ranges and quota entry. */
-export async function cleanUp(options: MergeOptions, keyHash: string, upload: UploadRecord): Promise<void> {
+export async function cleanUp(options: MergeOptions, keyHash: string, upload: UploadRecord, { quotaReleased = false } = {}): Promise<void> {
   const { state, storage } = options;
   for (const partialId of upload.concatOf ?? []) {
     const partialKey = uploadKeyHash(upload.scope, partialId);
@@ -60,5 +62,5 @@ export async function cleanUp(options: MergeOptions, keyHash: string, upload: Up
   }
   await storage.remove(upload.storageKey);
   await state.dropRanges(keyHash);
-  if (upload.quotaSubject) await state.releaseQuota(upload.quotaSubject, keyHash);
+  if (upload.quotaSubject && !quotaReleased) await state.releaseQuota(upload.quotaSubject, keyHash);
 }
