@@ -1,7 +1,8 @@
 /**
  * The merge's steps, each on its own against a fake state store and driver (the pipeline,
  * fault and soak tests run them together on real ones): which ranges a merge reads, what
- * the queue is told when a merge fails, and how an early merge follows, completes or parks, and what publishing does.
+ * the queue is told when a merge fails, how an early merge follows, completes or parks, and
+ * what publishing does.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
