@@ -105,8 +105,9 @@ export function ceilingWire(wire: Wire): BodyKind {
 /**
  * The runs of one cell (shape, K) in groups that keep what is compared close in time: each
  * Chunkyard run with the ceiling and the floor it is measured against (same wire, same
- * fsync); the S3 and tus contenders in one group each with their baseline in the middle;
- * @tus/server there (or after the first Chunkyard's groups); then anything left. On a shared
+ * fsync); the S3 contender in one group with its baseline in the middle; the tus
+ * contenders' plain tus around @tus/server (or @tus/server alone after the first Chunkyard's
+ * groups), then their other clients; then anything left. On a shared
  * machine the load changes within seconds; a ratio of two runs far apart in a cell measures
  * that as much as the systems.
  */
@@ -120,13 +121,18 @@ export function cellGroups(contenders: Contender[]): { contender: Contender; wir
   };
   const find = (role: Role, wire: Wire, fsync: boolean) => contenders.find((c) => c.role === role && c.fsync === fsync && c.wires.includes(wire));
   const peerOf = (wire: Wire) => contenders.find((c) => c.role === 'peer' && c.wires.includes(wire));
-  const tusHere = contenders.some((c) => c.role === 'chunkyard' && c.section === 'tus');
+  const tusSystems = contenders.filter((c) => c.role === 'chunkyard' && c.section === 'tus');
+  const tusHere = tusSystems.length > 0;
   contenders.filter((c) => c.role === 'chunkyard').forEach((cy, i) => {
-    // S3 and tus runs in one group around their baseline (its run between theirs); the
-    // others each with their ceiling and floor.
+    // S3 runs in one group around their baseline (its run between theirs); every tus
+    // system's plain tus around @tus/server, then their other clients; the others each with
+    // their ceiling and floor.
     if (cy.section === 's3') group([[cy, cy.wires[0]!], [peerOf('s3-multipart'), 's3-multipart'], ...cy.wires.slice(1).map((wire): [Contender, Wire] => [cy, wire])]);
-    else if (cy.section === 'tus') group([[cy, cy.wires[0]!], [peerOf('tus'), 'tus'], ...cy.wires.slice(1).map((wire): [Contender, Wire] => [cy, wire])]);
-    else for (const wire of cy.wires) group([[cy, wire], [find('ceiling', ceilingWire(wire), cy.fsync), ceilingWire(wire)], [find('floor', ceilingWire(wire), cy.fsync), ceilingWire(wire)]]);
+    else if (cy.section === 'tus') {
+      if (cy !== tusSystems[0]) return;
+      group([[cy, 'tus'], [peerOf('tus'), 'tus'], ...tusSystems.slice(1).map((other): [Contender, Wire] => [other, 'tus'])]);
+      group(tusSystems.flatMap((system) => system.wires.filter((wire) => wire !== 'tus').map((wire): [Contender, Wire] => [system, wire])));
+    } else for (const wire of cy.wires) group([[cy, wire], [find('ceiling', ceilingWire(wire), cy.fsync), ceilingWire(wire)], [find('floor', ceilingWire(wire), cy.fsync), ceilingWire(wire)]]);
     // Without a tus contender, @tus/server runs after the first Chunkyard's groups.
     if (i === 0 && !tusHere) group([[peerOf('tus'), 'tus']]);
   });
