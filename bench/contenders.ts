@@ -14,7 +14,7 @@
 import type { ChunkSource } from './chunk-source.js';
 import type { BodyKind } from './load-client.js';
 import { baselineRun, chunkyardRun, tusRun, type RunSample, type Shape } from './phases.js';
-import { chunkyardS3Run, s3DirectRun } from './phases-s3.js';
+import { chunkyardS3Run, s3DirectRun, s3StagedRun } from './phases-s3.js';
 import { chunkyardTusRun } from './phases-tus.js';
 import type { S3Store } from './s3-store.js';
 import type { Baseline, Chunkyard } from './systems.js';
@@ -22,9 +22,10 @@ import type { Baseline, Chunkyard } from './systems.js';
 /**
  * How the client talks: resumable.js multipart, resumable.js octet (raw body), tus
  * (creation + PATCH, one upload per file), tus-parallel4 (tus-js-client's parallelUploads 4:
- * four partial uploads and a final one per file), or S3 multipart straight to the store.
+ * four partial uploads and a final one per file), S3 multipart straight to the store, or
+ * each chunk through the store three times (s3-staged-client.ts).
  */
-export type Wire = BodyKind | 'tus' | 'tus-parallel4' | 's3-multipart';
+export type Wire = BodyKind | 'tus' | 'tus-parallel4' | 's3-multipart' | 's3-staged';
 
 /** The wires of a tus client. */
 export const TUS_WIRES: Wire[] = ['tus', 'tus-parallel4'];
@@ -97,6 +98,14 @@ export function s3DirectContender(label: string, store: S3Store): Contender {
   };
 }
 
+/** The S3 bound for small chunks: each stored as an object, read back and sent again in a part. */
+export function s3StagedContender(label: string, store: S3Store): Contender {
+  return {
+    name: 's3-staged', label, role: 'ceiling', fsync: false, wires: ['s3-staged'], section: 's3',
+    run: (shape, k, _wire, source) => s3StagedRun(store, shape, k, source),
+  };
+}
+
 /** The ceiling that bounds a wire: raw bodies (octet, tus PATCH) against plain node:http, multipart against busboy. */
 export function ceilingWire(wire: Wire): BodyKind {
   return wire === 'multipart' ? 'multipart' : 'octet';
@@ -105,7 +114,8 @@ export function ceilingWire(wire: Wire): BodyKind {
 /**
  * The runs of one cell (shape, K) in groups that keep what is compared close in time: each
  * Chunkyard run with the ceiling and the floor it is measured against (same wire, same
- * fsync); the S3 contender in one group with its baseline in the middle; the tus
+ * fsync); the S3 contender in one group with its baseline in the middle and its bound
+ * last; the tus
  * contenders' plain tus around @tus/server (or @tus/server alone after the first Chunkyard's
  * groups), then their other clients; then anything left. On a shared
  * machine the load changes within seconds; a ratio of two runs far apart in a cell measures
@@ -127,7 +137,7 @@ export function cellGroups(contenders: Contender[]): { contender: Contender; wir
     // S3 runs in one group around their baseline (its run between theirs); every tus
     // system's plain tus around @tus/server, then their other clients; the others each with
     // their ceiling and floor.
-    if (cy.section === 's3') group([[cy, cy.wires[0]!], [peerOf('s3-multipart'), 's3-multipart'], ...cy.wires.slice(1).map((wire): [Contender, Wire] => [cy, wire])]);
+    if (cy.section === 's3') group([[cy, cy.wires[0]!], [peerOf('s3-multipart'), 's3-multipart'], [find('ceiling', 's3-staged', false), 's3-staged']]);
     else if (cy.section === 'tus') {
       if (cy !== tusSystems[0]) return;
       group([[cy, 'tus'], [peerOf('tus'), 'tus'], ...tusSystems.slice(1).map((other): [Contender, Wire] => [other, 'tus'])]);

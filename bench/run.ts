@@ -27,7 +27,7 @@ import { SERVICE_NODE_FLAGS } from '../scripts/lib/node-flags.js';
 import { loadConfig } from '../services/shared/config.js';
 import { ChunkSource } from './chunk-source.js';
 import {
-  baselineContender, cellGroups, chunkyardContender, chunkyardS3Contender, chunkyardTusContender, infoOf, s3DirectContender, TUS_WIRES, tusContender,
+  baselineContender, cellGroups, chunkyardContender, chunkyardS3Contender, chunkyardTusContender, infoOf, s3DirectContender, s3StagedContender, TUS_WIRES, tusContender,
   type Contender, type Wire,
 } from './contenders.js';
 import type { BodyKind } from './load-client.js';
@@ -59,7 +59,7 @@ const concurrencies = (process.env.BENCH_K ?? (full ? '1,8' : '8')).split(',').m
 const bodies: BodyKind[] = ['multipart', 'octet'];
 const s3On = process.env.BENCH_S3 !== '0';
 const tusOn = process.env.BENCH_TUS !== '0';
-const wires: Wire[] = [...bodies, ...(tusOn ? TUS_WIRES : ['tus' as const]), ...(s3On ? ['s3-multipart' as const] : [])];
+const wires: Wire[] = [...bodies, ...(tusOn ? TUS_WIRES : ['tus' as const]), ...(s3On ? ['s3-multipart' as const, 's3-staged' as const] : [])];
 const costBytes = (full ? 64 : 16) * MiB;
 const costChunkSizes: [number, number] = [MiB, 64 * 1024];
 const memoryRunOn = process.env.BENCH_MEMORY ? process.env.BENCH_MEMORY === '1' : full;
@@ -197,7 +197,10 @@ async function main(): Promise<void> {
     baselineContender('Koa + busboy → file (floor)', 'floor', await baseline('koa-floor', false), false, ['multipart', 'octet']),
     baselineContender('Koa + busboy → file, fdatasync (floor)', 'floor', await baseline('koa-floor', true), true, ['multipart', 'octet']),
     tusContender('@tus/server + @tus/file-store', await baseline('tus', false)),
-    ...(s3 ? [s3DirectContender('S3 multipart straight to the RGW (@aws-sdk/client-s3)', s3.store)] : []),
+    ...(s3 ? [
+      s3DirectContender('S3 multipart straight to the RGW (@aws-sdk/client-s3)', s3.store),
+      s3StagedContender('each chunk stored, read back and sent in a part, straight to the RGW (the bound for chunks under 5 MiB)', s3.store),
+    ] : []),
   ];
   results.contenders = contenders.map(infoOf);
 
