@@ -46,6 +46,8 @@ export interface AppendResult {
   offset: number;
   size: number | undefined;
   completed: boolean;
+  /** When the upload expires if nothing more arrives (tus Upload-Expires); undefined once complete. */
+  expiresAt: number | undefined;
 }
 
 export async function append(deps: CoreDependencies, request: AppendRequest): Promise<AppendResult> {
@@ -67,7 +69,7 @@ export async function append(deps: CoreDependencies, request: AppendRequest): Pr
     if (grant.state === 'cancelled') throw new UploadError('upload_cancelled');
     if (grant.state === 'failed') throw new UploadError('upload_failed');
     if (grant.state !== 'receiving' && request.offset === grant.prefix && (request.length ?? 0) === 0) {
-      return { offset: grant.prefix, size: grant.size, completed: true };
+      return { offset: grant.prefix, size: grant.size, completed: true, expiresAt: undefined };
     }
     if (grant.state !== 'receiving') throw new UploadError('upload_complete');
     if (request.offset !== grant.prefix) throw new UploadError('offset_mismatch', `The upload continues at ${grant.prefix}, not ${request.offset}`);
@@ -103,7 +105,8 @@ export async function append(deps: CoreDependencies, request: AppendRequest): Pr
       throw new UploadError('checksum_mismatch', `The body's ${request.checksum!.algorithm} digest differs from Upload-Checksum`);
     }
     const result = await recordPieces(pieces, true);
-    return { offset: result.prefix, size: result.size, completed: result.outcome === 'completed' || result.state !== 'receiving' };
+    const completed = result.outcome === 'completed' || result.state !== 'receiving';
+    return { offset: result.prefix, size: result.size, completed, expiresAt: completed ? undefined : result.expiresAt };
   } finally {
     clearInterval(renewal);
     if (!released) await deps.state.releaseLock(keyHash, grant.fence).catch(() => undefined);

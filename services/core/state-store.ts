@@ -75,6 +75,8 @@ export interface RecordResult {
   accepted: boolean[];
   /** A tus partial upload just completed: the finals (key hashes) waiting for it. */
   finals: string[];
+  /** When the record expires now (ms since the epoch), set by this write; undefined when it recorded nothing. */
+  expiresAt: number | undefined;
 }
 
 export type RangeStatus = 'present' | 'absent' | 'conflict' | 'failed' | 'cancelled';

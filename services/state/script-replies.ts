@@ -53,6 +53,7 @@ interface RecordReply {
   partial: number;
   accepted: number[] | Record<string, never>;
   finals: string[] | Record<string, never>;
+  expiresAt: number;
 }
 
 export function recordResultOf(json: string): RecordResult {
@@ -72,6 +73,7 @@ export function recordResultOf(json: string): RecordResult {
     partial: reply.partial === 1,
     accepted: list(reply.accepted).map((flag) => flag === 1),
     finals: list(reply.finals),
+    expiresAt: reply.expiresAt > 0 ? reply.expiresAt : undefined,
   };
 }
 

@@ -42,14 +42,14 @@ local prefix, earlyMerge, count = tonumber(cur[7]) or 0, cur[8] or '', tonumber(
 local pieceSize, partial, maxSize = tonumber(cur[11]), cur[12] == '1', tonumber(cur[13])
 local object = cur[14] or ''
 local recordedName = cur[15] or ''
-local created, startsEarlyMerge = 0, 0
+local created, startsEarlyMerge, expiresAt = 0, 0, 0
 local accepted, waitingFinals = {}, {}
 
 local function reply(outcome)
   return cjson.encode({ outcome = outcome, uploadId = uploadId or '', stored = stored, ranges = count,
     prefix = prefix, size = size or -1, total = settledPieces(size, pieceSize, roundings),
     earlyMerge = earlyMerge, startsEarlyMerge = startsEarlyMerge, created = created,
-    partial = partial and 1 or 0, accepted = accepted, state = state or '', finals = waitingFinals })
+    partial = partial and 1 or 0, accepted = accepted, state = state or '', finals = waitingFinals, expiresAt = expiresAt })
 end
 
 -- A cancelled upload keeps refusing data for a grace period, so requests already in flight
@@ -179,7 +179,8 @@ if outcome ~= 'duplicate' then
   publishEvent(meta, { type = 'chunk', state = outcome == 'completed' and state or 'receiving',
     received = count, total = settledPieces(size, pieceSize, roundings), storedBytes = stored, size = size or -1 })
 end
-redis.call('HSET', meta, 'expiresAt', now + ttl * 1000)
+expiresAt = now + ttl * 1000
+redis.call('HSET', meta, 'expiresAt', expiresAt)
 redis.call('EXPIRE', meta, ttl)
 redis.call('EXPIRE', ranges, ttl)
 return reply(outcome)

@@ -92,10 +92,8 @@ export async function tusPatch(ctx: Context, tus: TusContext, access: Access, id
   const result = await appendBody(ctx, tus, access, id, offsetOf(ctx.get('upload-offset')));
   ctx.set('Tus-Resumable', TUS_VERSION);
   ctx.set('Upload-Offset', String(result.offset));
-  if (!result.completed) {
-    const upload = await tus.core.read(access, id);
-    if (upload) expires(ctx, upload);
-  }
+  // The expiry the write just set, from the same round trip: no second read of the record.
+  if (result.expiresAt !== undefined) expires(ctx, { state: 'receiving', expiresAt: result.expiresAt });
   ctx.status = 204;
 }
 
