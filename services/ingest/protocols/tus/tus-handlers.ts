@@ -22,8 +22,13 @@ export interface TusContext {
 const OFFSET_OCTET_STREAM = 'application/offset+octet-stream';
 const EXTENSIONS = ['creation', 'creation-with-upload', 'creation-defer-length', 'termination', 'concatenation', 'checksum', 'expiration'];
 
+/** Upload-Expires, for an upload still receiving (a finished one no longer expires as idle). */
+function setExpires(ctx: Context, expiresAt: number | undefined): void {
+  if (expiresAt !== undefined && expiresAt > 0) ctx.set('Upload-Expires', new Date(expiresAt).toUTCString());
+}
+
 function expires(ctx: Context, upload: { state: string; expiresAt: number }): void {
-  if (upload.state === 'receiving' && upload.expiresAt > 0) ctx.set('Upload-Expires', new Date(upload.expiresAt).toUTCString());
+  if (upload.state === 'receiving') setExpires(ctx, upload.expiresAt);
 }
 
 function encodeMetadata(metadata: Record<string, string>): string {
@@ -93,7 +98,7 @@ export async function tusPatch(ctx: Context, tus: TusContext, access: Access, id
   ctx.set('Tus-Resumable', TUS_VERSION);
   ctx.set('Upload-Offset', String(result.offset));
   // The expiry the write just set, from the same round trip: no second read of the record.
-  if (result.expiresAt !== undefined) expires(ctx, { state: 'receiving', expiresAt: result.expiresAt });
+  setExpires(ctx, result.expiresAt);
   ctx.status = 204;
 }
 
