@@ -179,7 +179,11 @@ export const settings = {
     '16MB',
     'A long append (tus PATCH) counts what is durable every this many bytes, so the merge can follow it before the request ends.',
   ),
-  MERGE_CONCURRENCY: setting(wholeNumber(1, 64), '2', 'Merge jobs one worker process runs at once.'),
+  MERGE_CONCURRENCY: setting(
+    wholeNumber(1, 64),
+    '4',
+    'Merge jobs one worker process runs at once. A merge mostly waits for its flushes, so more than the cores pays.',
+  ),
   EARLY_MERGE_MIN_SIZE: setting(
     byteSize(),
     '64MB',
