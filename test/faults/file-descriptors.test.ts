@@ -1,6 +1,6 @@
 /**
- * Out of file descriptors: an ingest run with a small `ulimit -n` and flooded with idle
- * connections. With MAX_CONNECTIONS below the limit the flood is refused at the door and
+ * Out of file descriptors: a running ingest given a small descriptor limit (`prlimit`,
+ * once it is ready) and flooded with idle connections. With MAX_CONNECTIONS below the limit the flood is refused at the door and
  * uploads go on; set above it (a misconfiguration), a chunk whose file cannot be opened
  * gets 503, which clients retry, never a 500 that would stop them.
  */
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { freePort } from '../helpers/redis-server.js';
-import { killAll, startService } from '../helpers/processes.js';
+import { killAll, limitFileDescriptors, startService } from '../helpers/processes.js';
 import { startSystem, type TestSystem } from '../helpers/system.js';
 
 let sys: TestSystem;
@@ -54,8 +54,9 @@ async function connect(port: number): Promise<net.Socket | undefined> {
 
 async function floodAndPost(maxConnections: number): Promise<{ status: number; refused: number }> {
   const port = await freePort();
-  const ingest = startService('ingest', { REDIS_URL: sys.redisServer.url, DATA_DIR: sys.config.dataDir, PORT: String(port), HOST: '127.0.0.1', MAX_CONNECTIONS: String(maxConnections) }, { fileDescriptorLimit: FD_LIMIT });
+  const ingest = startService('ingest', { REDIS_URL: sys.redisServer.url, DATA_DIR: sys.config.dataDir, PORT: String(port), HOST: '127.0.0.1', MAX_CONNECTIONS: String(maxConnections) });
   await ingest.waitForLog('ingest listening');
+  await limitFileDescriptors(ingest, FD_LIMIT);
   const probe = (await connect(port))!;
   const flood: net.Socket[] = [];
   let refused = 0;

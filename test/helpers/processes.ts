@@ -2,8 +2,9 @@
  * Real Chunkyard processes for tests that kill them. Every process started here is
  * killed by `killAll()`, which test files call in `after`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { diesWithParent } from '../../scripts/lib/dies-with-parent.js';
 import { onJsonLines } from '../../scripts/lib/json-lines.js';
@@ -20,17 +21,9 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export interface ServiceOptions {
-  /** Runs the process with this many file descriptors at most (`ulimit -n`). */
-  fileDescriptorLimit?: number;
-}
-
-export function startService(service: ServiceName, env: Record<string, string>, options: ServiceOptions = {}): ServiceProcess {
+export function startService(service: ServiceName, env: Record<string, string>): ServiceProcess {
   const args = [...SERVICE_NODE_FLAGS[service], '--import', 'tsx', path.join(repoRoot, 'services', service, 'main.ts')];
-  const [command, commandArgs] = options.fileDescriptorLimit
-    ? ['bash', ['-c', `ulimit -n ${options.fileDescriptorLimit} && exec "$0" "$@"`, process.execPath, ...args]]
-    : [process.execPath, args];
-  const child = spawn(...diesWithParent(command, commandArgs), {
+  const child = spawn(...diesWithParent(process.execPath, args), {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'info', WORKER_PORT: '0', OPS_PORT: '0', MIN_FREE_DISK: '1MB', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,6 +60,16 @@ export function startService(service: ServiceName, env: Record<string, string>, 
       return exited;
     },
   };
+}
+
+/**
+ * Lowers a running process's file descriptor limit (util-linux `prlimit`, soft and hard).
+ * Applied once the process is ready, not from its start: loading its modules (tsx reads
+ * many files at once) needs more than the small limits the tests give it, and how many
+ * depends on how busy the machine is.
+ */
+export async function limitFileDescriptors(service: ServiceProcess, limit: number): Promise<void> {
+  await promisify(execFile)('prlimit', ['--pid', String(service.child.pid), `--nofile=${limit}:${limit}`]);
 }
 
 export function killAll(): void {
