@@ -1,8 +1,9 @@
 /**
  * Out of file descriptors: a running ingest given a small descriptor limit (`prlimit`,
- * once it is ready) and flooded with idle connections. With MAX_CONNECTIONS below the limit the flood is refused at the door and
- * uploads go on; set above it (a misconfiguration), a chunk whose file cannot be opened
- * gets 503, which clients retry, never a 500 that would stop them.
+ * once it is ready) and flooded with idle connections. With MAX_CONNECTIONS below the
+ * limit the flood is refused at the door and uploads go on; set above it (a
+ * misconfiguration), a chunk whose file cannot be opened gets 503, which clients retry,
+ * never a 500 that would stop them.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
