@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ChunkSource } from '../chunk-source.js';
+import { runLanes } from '../http-client.js';
 import { runS3Multipart } from '../s3-multipart-client.js';
 import { onCleanup, runScript } from '../processes.js';
 import { startS3Store } from '../s3-store.js';
@@ -27,23 +28,19 @@ const RANGE = 8 * MiB;
 async function readBack(client: S3Client, bucket: string, keys: string[]): Promise<void> {
   const jobs = keys.flatMap((key) => Array.from({ length: Math.ceil(fileSize / RANGE) }, (_, i) => ({ key, start: i * RANGE })));
   const hashes = new Map(keys.map((key) => [key, { hash: createHash('sha256'), next: 0, waiting: new Map<number, Buffer>() }]));
-  let taken = 0;
-  const lane = async () => {
-    while (taken < jobs.length) {
-      const { key, start } = jobs[taken++]!;
-      const end = Math.min(start + RANGE, fileSize) - 1;
-      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end}` }));
-      const bytes = Buffer.from(await out.Body!.transformToByteArray());
-      const state = hashes.get(key)!;
-      state.waiting.set(start, bytes);
-      for (let piece = state.waiting.get(state.next); piece; piece = state.waiting.get(state.next)) {
-        state.waiting.delete(state.next);
-        state.hash.update(piece);
-        state.next += piece.length;
-      }
+  await runLanes(jobs.length, k, async (index) => {
+    const { key, start } = jobs[index]!;
+    const end = Math.min(start + RANGE, fileSize) - 1;
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end}` }));
+    const bytes = Buffer.from(await out.Body!.transformToByteArray());
+    const state = hashes.get(key)!;
+    state.waiting.set(start, bytes);
+    for (let piece = state.waiting.get(state.next); piece; piece = state.waiting.get(state.next)) {
+      state.waiting.delete(state.next);
+      state.hash.update(piece);
+      state.next += piece.length;
     }
-  };
-  await Promise.all(Array.from({ length: k }, lane));
+  });
   for (const [key, state] of hashes) if (state.next !== fileSize) throw new Error(`${key}: hashed ${state.next} bytes`);
 }
 
