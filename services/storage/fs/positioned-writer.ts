@@ -6,14 +6,13 @@
  *
  * A request body arrives in socket reads of up to 64 KiB, and each write to the file is a
  * round trip through libuv's thread pool. The pieces are gathered and written together
- * once GATHER_BYTES have arrived, or when the body ends: four writes per MiB instead of
- * sixteen. Only bytes written count (`bytesWritten`); what was still gathered when the
- * stream is destroyed never reached the file and is not counted.
+ * (one write per 1 MiB chunk) within the process's gather budget (gather-budget.ts), or
+ * when the body ends. Only bytes written count (`bytesWritten`); what was still gathered
+ * when the stream is destroyed never reached the file and is not counted.
  */
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
-
-const GATHER_BYTES = 256 * 1024;
+import { processGatherBudget, type GatherBudget } from './gather-budget.js';
 
 type Callback = (error?: Error | null) => void;
 
@@ -26,8 +25,9 @@ export class PositionedWriter extends Writable {
   constructor(
     private readonly fd: number,
     private position: number,
+    private readonly budget: GatherBudget = processGatherBudget,
   ) {
-    // With what is gathered, at most GATHER_BYTES + 64 KiB are held before the body is paused.
+    // While a write is in flight, one more socket read waits here before the body is paused.
     super({ highWaterMark: 64 * 1024 });
   }
 
@@ -43,20 +43,34 @@ export class PositionedWriter extends Writable {
     this.flush(callback);
   }
 
+  override _destroy(error: Error | null, callback: Callback): void {
+    // Gathered pieces that will never be written no longer count against the budget.
+    this.budget.give(this.gatheredBytes);
+    this.gathered = [];
+    this.gatheredBytes = 0;
+    callback(error);
+  }
+
   private gather(buffers: Buffer[], callback: Callback): void {
     for (const buffer of buffers) {
       this.gathered.push(buffer);
       this.gatheredBytes += buffer.length;
+      this.budget.take(buffer.length);
     }
-    if (this.gatheredBytes < GATHER_BYTES) return callback();
+    if (!this.budget.full(this.gatheredBytes, this.gathered.length)) return callback();
     this.flush(callback);
   }
 
   private flush(callback: Callback): void {
     const buffers = this.gathered;
+    const bytes = this.gatheredBytes;
     this.gathered = [];
     this.gatheredBytes = 0;
-    this.writeAll(buffers, callback);
+    this.writeAll(buffers, (err) => {
+      // Written or failed, these bytes are no longer held for the file.
+      this.budget.give(bytes);
+      callback(err);
+    });
   }
 
   private writeAll(buffers: Buffer[], callback: Callback): void {
