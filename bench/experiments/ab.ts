@@ -4,11 +4,12 @@
  * same shape (A B B A ...), so the machine's noise falls on both alike; figures are per
  * repetition, and B/A ratios are taken within each repetition, then their median.
  *
- *   node --import tsx bench/experiments/ab.ts <patch.diff | -> <files>x<MiB> <K> <multipart|octet> [reps=6]
+ *   node --import tsx bench/experiments/ab.ts <patch.diff | -> <files>x<MiB> <K> <multipart|octet|tus> [reps=6]
  *   e.g. node --import tsx bench/experiments/ab.ts bench/experiments/early-merge-flush.diff 1x256 8 octet
  *        CHUNK_FSYNC=false node --import tsx bench/experiments/ab.ts ...
  *        AB_B_INGEST_NODE_ARGS='--initial-old-space-size=64' node --import tsx bench/experiments/ab.ts - 64x4 8 multipart
  *
+ * `tus`: plain tus (one PATCH at a time per file) to the tus endpoint instead of resumable.js chunks.
  * A is services/ of the working tree (or BENCH_REF); B is A with the patch applied (`-`: none)
  * and AB_B_INGEST_NODE_ARGS / AB_B_WORKER_NODE_ARGS added to its processes' flags.
  * CHUNK_FSYNC (default true) applies to both.
@@ -19,16 +20,17 @@ import path from 'node:path';
 import { ChunkSource } from '../chunk-source.js';
 import type { BodyKind } from '../load-client.js';
 import { chunkyardRun, type RunSample, type Shape } from '../phases.js';
+import { chunkyardTusRun } from '../phases-tus.js';
 import { onCleanup, prepareBuild, runScript } from '../processes.js';
 import { startBenchRedis } from '../redis.js';
 import { MiB, fmt, median } from '../stats.js';
-import { startChunkyard } from '../systems.js';
+import { startChunkyard, type Chunkyard } from '../systems.js';
 
 const [patchArg = '-', shapeArg = '1x256', kArg = '8', bodyArg = 'octet', repsArg = '6'] = process.argv.slice(2);
 const [files, sizeMiB] = shapeArg.split('x').map(Number) as [number, number];
 const shape: Shape = { name: shapeArg, files, fileSize: sizeMiB * MiB, chunkSize: MiB };
 const k = Number(kArg);
-const body = bodyArg as BodyKind;
+const body = bodyArg as BodyKind | 'tus';
 const reps = Number(repsArg);
 const fsync = process.env.CHUNK_FSYNC !== 'false';
 const args = (variable: string) => (process.env[variable] ?? '').split(/\s+/).filter(Boolean);
@@ -46,7 +48,7 @@ function figures(s: RunSample): Figures {
   return {
     ingest: s.ingestMiBps,
     e2e: s.e2eMiBps!,
-    tailMs: Math.max(...(s.tails ?? []).map((t) => t.tailMs)),
+    tailMs: s.tails ? Math.max(...s.tails.map((t) => t.tailMs)) : s.runTail!.tailMs,
     written: ((s.writeBytes.ingest ?? 0) + (s.writeBytes.worker ?? 0)) / s.bytes,
     ingestCpu: s.cpu.ingest ?? Number.NaN,
     workerCpu: s.cpu.worker ?? Number.NaN,
@@ -73,15 +75,16 @@ await runScript('ab', async () => {
   await b.startWorker();
   const source = new ChunkSource(MiB);
   for (let i = 0; i < shape.files; i++) source.sha256(i, shape.fileSize);
+  const run = (cy: Chunkyard) => (body === 'tus' ? chunkyardTusRun(cy, redis.pid, shape, k, 1, source) : chunkyardRun(cy, redis.pid, shape, k, body, source));
   // Warm both up (JIT, script cache) before anything is timed.
-  await chunkyardRun(a, redis.pid, shape, k, body, source);
-  await chunkyardRun(b, redis.pid, shape, k, body, source);
+  await run(a);
+  await run(b);
 
   const results: { a: Figures; b: Figures }[] = [];
   for (let rep = 0; rep < reps; rep++) {
     const order = rep % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
     const sample: Partial<Record<'a' | 'b', Figures>> = {};
-    for (const which of order) sample[which] = figures(await chunkyardRun(which === 'a' ? a : b, redis.pid, shape, k, body, source));
+    for (const which of order) sample[which] = figures(await run(which === 'a' ? a : b));
     results.push(sample as { a: Figures; b: Figures });
     process.stdout.write(`rep ${rep + 1}\n  A: ${line(sample.a!)}\n  B: ${line(sample.b!)}\n`);
   }
