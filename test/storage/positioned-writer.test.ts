@@ -118,3 +118,33 @@ describe('PositionedWriter gathering', () => {
     assert.equal(budget.held, 0);
   });
 });
+
+describe('PositionedWriter destroyed while a write is in flight', () => {
+  it("ends ('error', 'close') only once that write is done, so its descriptor cannot be closed under it", async (t) => {
+    const budget = new GatherBudget(LIMITS);
+    const { fd, file } = openFile();
+    // The thread pool holds the write until the test lets it go.
+    const held: (() => void)[] = [];
+    const writev = fs.writev;
+    t.mock.method(fs, 'writev', (...args: Parameters<typeof fs.writev>) => {
+      held.push(() => (writev as (...a: unknown[]) => void)(...args));
+    });
+    const writer = new PositionedWriter(fd, 0, budget);
+    writer.on('error', () => undefined);
+    let closed = false;
+    writer.once('close', () => (closed = true));
+    writer.write(piece(256 * KiB, 7)); // a whole gather: its write starts
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(held.length, 1, 'the write is in flight');
+    writer.destroy(new Error('the client went away'));
+    // Without the wait, 'close' comes on the next tick: two turns of the event loop are plenty.
+    for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(closed, false, 'not over while its write is in flight');
+    held[0]!();
+    await new Promise((resolve) => writer.once('close', resolve));
+    assert.equal(writer.bytesWritten, 256 * KiB, 'the write that did land is counted');
+    assert.equal(budget.held, 0);
+    fs.closeSync(fd);
+    assert.equal((await readFile(file)).length, 256 * KiB);
+  });
+});

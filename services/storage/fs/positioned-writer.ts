@@ -21,6 +21,9 @@ export class PositionedWriter extends Writable {
   bytesWritten = 0;
   private gathered: Buffer[] = [];
   private gatheredBytes = 0;
+  private writing = false;
+  /** Called once the write in flight is done (see _destroy). */
+  private whenWritten: (() => void) | undefined;
 
   constructor(
     private readonly fd: number,
@@ -48,7 +51,11 @@ export class PositionedWriter extends Writable {
     this.budget.give(this.gatheredBytes);
     this.gathered = [];
     this.gatheredBytes = 0;
-    callback(error);
+    // The stream is not over ('error', 'close') while a write is in flight: its owner closes
+    // the descriptor then, and a write still queued in the thread pool would land in
+    // whatever file the next open() gets under the same number.
+    if (!this.writing) return callback(error);
+    this.whenWritten = () => callback(error);
   }
 
   private gather(buffers: Buffer[], callback: Callback): void {
@@ -66,9 +73,14 @@ export class PositionedWriter extends Writable {
     const bytes = this.gatheredBytes;
     this.gathered = [];
     this.gatheredBytes = 0;
+    this.writing = true;
     this.writeAll(buffers, (err) => {
+      this.writing = false;
       // Written or failed, these bytes are no longer held for the file.
       this.budget.give(bytes);
+      const whenWritten = this.whenWritten;
+      this.whenWritten = undefined;
+      whenWritten?.();
       callback(err);
     });
   }
