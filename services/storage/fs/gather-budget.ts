@@ -3,13 +3,13 @@
  *
  * Each write to a file is a round trip through libuv's thread pool, and on a busy host
  * each one also costs the event loop a thread wake-up: a 1 MiB chunk written in one
- * write instead of four costs the ingest a tenth less CPU per chunk, and a fifth less for
- * multipart bodies (bench/README.md). But gathered bytes are held memory, and a client
- * decides how many bodies are in flight and how slowly they arrive. So every writer of
- * the process gathers against one budget: beyond it, writers write each piece as it
- * comes (as without gathering), and the memory held stays near the budget whatever the
- * clients do. A piece count per writer bounds the objects held too: a client trickling a
- * body one byte per packet makes one Buffer per byte.
+ * write instead of four costs the ingest about an eighth less CPU (bench/README.md, "The
+ * writes"). But gathered bytes are held memory, and a client decides how many bodies are
+ * in flight and how slowly they arrive. So every writer of the process gathers against
+ * one budget: beyond it, writers write each piece as it comes (as without gathering), and
+ * the memory held stays near the budget whatever the clients do. A piece count per writer
+ * bounds the objects held too: a client trickling a body one byte per packet makes one
+ * Buffer per byte.
  */
 export interface GatherLimits {
   /** A writer writes once it holds this many bytes (one chunk of the usual size: one write). */
