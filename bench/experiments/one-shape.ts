@@ -3,8 +3,11 @@
  * CHUNK_FSYNC=false) and @tus/server: for quick
  * A/B work on the ingest and the merge without the whole `npm run bench`.
  *
- *   node --import tsx bench/experiments/one-shape.ts <files>x<MiB> <K> <multipart|octet> [reps=5]
+ *   node --import tsx bench/experiments/one-shape.ts <files>x<MiB> <K> <multipart|octet|tus> [reps=5]
  *   e.g. node --import tsx bench/experiments/one-shape.ts 64x4 8 octet 5
+ *
+ * `tus`: plain tus PATCHes to Chunkyard's tus endpoint, against the plain ceiling (the bound
+ * of one PATCH in flight) and @tus/server; the p50 shown is each system's request latency.
  *
  * Same build (BENCH_REF, BENCH_PATCH, BENCH_*_NODE_ARGS, BENCH_PROFILE), processes and
  * procedure as `npm run bench`; prints each repetition and the medians.
@@ -15,6 +18,7 @@ import path from 'node:path';
 import { ChunkSource } from '../chunk-source.js';
 import type { BodyKind } from '../load-client.js';
 import { baselineRun, chunkyardRun, tusRun, type RunSample, type Shape } from '../phases.js';
+import { chunkyardTusRun } from '../phases-tus.js';
 import { onCleanup, prepareBuild, runScript } from '../processes.js';
 import { startBenchRedis } from '../redis.js';
 import { MiB, fmt, median } from '../stats.js';
@@ -24,14 +28,15 @@ const [shapeArg = '64x4', kArg = '8', bodyArg = 'octet', repsArg = '5'] = proces
 const [files, sizeMiB] = shapeArg.split('x').map(Number) as [number, number];
 const shape: Shape = { name: shapeArg, files, fileSize: sizeMiB * MiB, chunkSize: MiB };
 const k = Number(kArg);
-const body = bodyArg as BodyKind;
+const body = bodyArg as BodyKind | 'tus';
 const reps = Number(repsArg);
 const profileDir = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
 const extraArgs = (variable: string) => (process.env[variable] ?? '').split(/\s+/).filter(Boolean);
 
 function line(name: string, s: RunSample): string {
   const cpu = Object.entries(s.cpu).map(([role, seconds]) => `${role} ${fmt(seconds, 2)}`).join(', ');
-  const tail = s.tails?.length ? `, tail ${fmt(Math.max(...s.tails.map((t) => t.tailMs)), 0)} ms` : '';
+  const tailMs = s.tails?.length ? Math.max(...s.tails.map((t) => t.tailMs)) : s.runTail?.tailMs;
+  const tail = tailMs === undefined ? '' : `, tail ${fmt(tailMs, 0)} ms`;
   return `${name}: ingest ${fmt(s.ingestMiBps)} MiB/s, e2e ${fmt(s.e2eMiBps ?? Number.NaN)} MiB/s, p50 ${fmt(s.p50Ms)} ms, CPU s ${cpu}${tail}`;
 }
 
@@ -60,8 +65,8 @@ await runScript('one-shape', async () => {
   const e2eRatios: number[] = [];
   const samples: RunSample[] = [];
   for (let rep = 0; rep < reps; rep++) {
-    const ours = await chunkyardRun(cy, redisPid, shape, k, body, source);
-    const top = await baselineRun(ceiling, shape, k, body, source);
+    const ours = body === 'tus' ? await chunkyardTusRun(cy, redisPid, shape, k, 1, source) : await chunkyardRun(cy, redisPid, shape, k, body, source);
+    const top = await baselineRun(ceiling, shape, k, body === 'tus' ? 'octet' : body, source);
     const peer = await tusRun(tus, shape, k, source);
     samples.push(ours);
     ingestRatios.push(ours.ingestMiBps / top.ingestMiBps);
